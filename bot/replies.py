@@ -1,0 +1,45 @@
+"""Turning handler results into stored replies and WeChat XML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wechatpy.replies import ImageReply as WxImageReply
+from wechatpy.replies import TextReply
+
+from handlers.router import ImageReply
+
+TRUNCATED = "\n……（内容太长，请分几次查看）"
+
+
+def encode(result: Any, max_bytes: int) -> str:
+    """A handler's result as the string stored for retries: 'T:text', 'I:media_id' or ''."""
+    if result is None or result == "":
+        return ""
+    if isinstance(result, ImageReply):
+        return "I:" + result.media_id
+    return "T:" + fit(str(result), max_bytes)
+
+
+def fit(text: str, max_bytes: int) -> str:
+    """Cut text so its UTF-8 form stays within WeChat's passive-reply limit."""
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    budget = max_bytes - len(TRUNCATED.encode("utf-8"))
+    cut = text.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return cut + TRUNCATED
+
+
+def escape_cdata(text: str) -> str:
+    """Keep ']]>' in user content from closing wechatpy's unescaped CDATA section."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+def render(stored: str, message: Any) -> str:
+    """The reply XML for a stored reply, addressed back to the message's sender; '' for none."""
+    if not stored:
+        return ""
+    kind, body = stored[:2], stored[2:]
+    if kind == "I:":
+        return WxImageReply(message=message, media_id=escape_cdata(body)).render()
+    return TextReply(message=message, content=escape_cdata(body)).render()

@@ -1,0 +1,110 @@
+"""The shared resources of one process: database engine, Redis client, WeChat client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis as redis_lib
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+from bot.wechat import WeChatAPI
+from models.db import make_engine, make_sessionmaker
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DB_NAME = "shangliang"
+
+
+def _ensure_database(server_url: str, name: str) -> str:
+    """Create a database on the embedded server if missing; return its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def resolve_embedded(settings: Settings) -> Settings:
+    """Fill empty database/Redis URLs by starting the embedded servers."""
+    need_pg, need_redis = not settings.database.url, not settings.redis.url
+    if not (need_pg or need_redis):
+        return settings
+    from bot.embedded import start_embedded
+
+    data_dir = Path(settings.server.data_dir)
+    db_url, redis_url = start_embedded(data_dir, need_postgres=need_pg, need_redis=need_redis)
+    overrides: dict[str, dict[str, str]] = {}
+    if db_url:
+        overrides["database"] = {"url": _ensure_database(db_url, EMBEDDED_DB_NAME)}
+    if redis_url:
+        overrides["redis"] = {"url": redis_url}
+    return settings.with_overrides(**overrides)
+
+
+@dataclass
+class Services:
+    """Everything a request, a job or a CLI command needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis_lib.Redis
+    _wechat: WeChatAPI | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Connect to the configured (or embedded) PostgreSQL and Redis."""
+        settings = resolve_embedded(settings)
+        engine = make_engine(
+            settings.database.url,
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.max_overflow,
+            echo=settings.database.echo,
+        )
+        client = redis_lib.Redis.from_url(
+            settings.redis.url,
+            socket_timeout=settings.redis.socket_timeout_seconds,
+            socket_connect_timeout=settings.redis.socket_timeout_seconds,
+            health_check_interval=30,
+        )
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client)
+
+    @property
+    def wechat(self) -> WeChatAPI:
+        """The process's one WeChat client (created on first use)."""
+        if self._wechat is None:
+            self._wechat = WeChatAPI(self.settings.wechat, self.redis, self.settings.redis.key_prefix)
+        return self._wechat
+
+    def rkey(self, *parts: object) -> str:
+        """A Redis key under this deployment's prefix."""
+        return self.settings.redis.key_prefix + ":".join(str(p) for p in parts)
+
+    def health(self) -> dict[str, object]:
+        """Reachability of the database and Redis."""
+        status: dict[str, object] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            status["database"] = f"error: {type(exc).__name__}"
+        try:
+            self.redis.ping()
+            status["redis"] = "ok"
+        except redis_lib.RedisError as exc:
+            status["redis"] = f"error: {type(exc).__name__}"
+        status["ok"] = status["database"] == "ok" and status["redis"] == "ok"
+        return status
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+        self.redis.close()

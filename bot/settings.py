@@ -1,0 +1,201 @@
+"""Typed settings, loaded once from a TOML file.
+
+The file is named by ``SHANGLIANG_CONFIG`` (default ``./config.toml``); with neither, the
+embedded defaults below run. Every number of DOMAIN.md lives in ``[rules]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.functional_validators import BeforeValidator
+
+REAL_WECHAT_API = "https://api.weixin.qq.com"
+
+
+class SettingsError(Exception):
+    """A wrong or missing setting; the message is one line naming the key."""
+
+
+def _to_fraction(value: Any) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a ratio such as \"2/3\" or 0.5")
+    if isinstance(value, (int, float, str)):
+        try:
+            result = Fraction(str(value).strip())
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ValueError("expected a ratio such as \"2/3\" or 0.5") from exc
+        if not 0 <= result <= 1:
+            raise ValueError("a ratio must lie between 0 and 1")
+        return result
+    raise ValueError("expected a ratio such as \"2/3\" or 0.5")
+
+
+Ratio = Annotated[Fraction, BeforeValidator(_to_fraction)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class WeChatSettings(_Section):
+    token: str = "shangliang-dev-token"
+    app_id: str = "wxshangliangdev01"
+    app_secret: str = "dev-secret"
+    encoding_aes_key: str = ""
+    api_base_url: str = REAL_WECHAT_API
+    account_type: Literal["service_verified", "service", "subscription_verified", "subscription"] = (
+        "service_verified"
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    use_stable_token: bool = True
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_length(cls, value: str) -> str:
+        if value and len(value) != 43:
+            raise ValueError("must be empty (plain mode) or exactly 43 characters")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def safe_mode(self) -> bool:
+        """Whether messages may arrive AES-encrypted."""
+        return bool(self.encoding_aes_key)
+
+
+class WebhookSettings(_Section):
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    timestamp_tolerance_seconds: int = Field(default=300, ge=1)
+    retry_wait_seconds: float = Field(default=4.0, ge=0, le=4.8)
+    reply_cache_seconds: int = Field(default=86400, ge=60)
+    max_reply_bytes: int = Field(default=2000, ge=200)
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+    pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    echo: bool = False
+
+
+class RedisSettings(_Section):
+    url: str = ""
+    key_prefix: str = "sl:"
+    socket_timeout_seconds: float = Field(default=1.0, gt=0)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: str = ".shangliang"
+
+
+class RulesSettings(_Section):
+    """Every number fixed by the rulebooks (DOMAIN.md), as a configurable default."""
+
+    council_min_members: int = Field(default=10, ge=1)  # R-ORG-4
+    council_max_members: int = Field(default=30, ge=1)  # R-ORG-4
+    public_servant_max_ratio: Ratio = Fraction(1, 5)  # R-ORG-4
+    topic_notice_days: int = Field(default=7, ge=0)  # R-TOPIC-6
+    reconsult_max_per_year: int = Field(default=2, ge=0)  # R-TOPIC-7
+    quorum_ratio: Ratio = Fraction(2, 3)  # R-MEET-3
+    stakeholder_min_ratio: Ratio = Fraction(1, 2)  # R-MEET-4
+    speak_max_times: int = Field(default=2, ge=1)  # R-MEET-6
+    speak_max_minutes: int = Field(default=5, ge=1)  # R-MEET-6
+    consensus_ratio: Ratio = Fraction(4, 5)  # R-MEET-7: agree share for 达成共识
+    basic_consensus_ratio: Ratio = Fraction(2, 3)  # R-MEET-7: agree share for 基本达成共识
+    village_meeting_interval_months: int = Field(default=2, ge=1)  # R-MEET-1
+    township_meeting_interval_months: int = Field(default=6, ge=1)  # R-MEET-1
+    meetings_min_per_year: int = Field(default=2, ge=0)  # R-MEET-1
+    result_notice_days: int = Field(default=7, ge=0)  # R-RES-2
+    topic_max_chars: int = Field(default=500, ge=10)
+    proxy_session_minutes: int = Field(default=30, ge=1)
+
+
+class DialogSettings(_Section):
+    ttl_seconds: int = Field(default=1800, ge=30)
+    lock_seconds: float = Field(default=5.0, gt=0)
+
+
+class Settings(_Section):
+    timezone: str = "Asia/Shanghai"
+    wechat: WeChatSettings = WeChatSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    server: ServerSettings = ServerSettings()
+    rules: RulesSettings = RulesSettings()
+    dialogs: DialogSettings = DialogSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone every time a person types or reads is in."""
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Settings:
+        """Return a copy with some keys of some sections replaced (tests, CLI flags)."""
+        data = self.model_dump()
+        for name, values in sections.items():
+            if isinstance(values, dict):
+                data[name] = {**data.get(name, {}), **values}
+            else:
+                data[name] = values
+        return parse_settings(data)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if len(parts) == 1:
+        return parts[0]
+    return f"[{'.'.join(parts[:-1])}] {parts[-1]}"
+
+
+def parse_settings(data: dict[str, Any]) -> Settings:
+    """Validate a settings mapping; raise SettingsError naming the first bad key."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        raise SettingsError(f"setting {_key_path(first['loc'])}: {msg}") from None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load settings from the named TOML file, SHANGLIANG_CONFIG, ./config.toml, or defaults."""
+    explicit = path or os.environ.get("SHANGLIANG_CONFIG")
+    candidate = Path(explicit) if explicit else Path("config.toml")
+    if not candidate.exists():
+        if explicit:
+            raise SettingsError(f"config file {candidate} does not exist")
+        return Settings()
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {candidate}: {exc}") from None
+    return parse_settings(data)

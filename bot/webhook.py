@@ -1,0 +1,200 @@
+"""The /wechat endpoint: the only module that touches Flask's request."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import IntegrityError
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+
+from bot import replies
+from bot.dedup import Deduplicator, dedup_key
+from bot.security import (
+    Refused,
+    ReplayGuard,
+    check_msg_signature,
+    check_signature,
+    check_timestamp,
+    parse_safely,
+)
+from bot.services import Services
+from domain.errors import DomainError
+from handlers import router
+from handlers.context import Context
+from handlers.normalize import normalise
+from models import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("wechat", __name__)
+
+APOLOGY = "抱歉，系统出了点问题，您的消息没有处理成功，请稍后再发一次。"
+SUCCESS = "success"
+USER_ACTIVITY_REFRESH = timedelta(minutes=10)
+
+
+class Webhook:
+    """Verifies, decrypts, deduplicates and dispatches one WeChat POST."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        s = services.settings
+        self.crypto = WeChatCrypto(s.wechat.token, s.wechat.encoding_aes_key, s.wechat.app_id) if s.wechat.safe_mode else None
+        self.replay = ReplayGuard(services.redis, services.sessions, s.redis.key_prefix, s.webhook.timestamp_tolerance_seconds)
+        self.dedup = Deduplicator(
+            services.redis, services.sessions, s.redis.key_prefix,
+            s.webhook.retry_wait_seconds, s.webhook.reply_cache_seconds,
+        )
+
+    def verify_url(self, args: Any) -> str:
+        """GET: echo ``echostr`` when the signature is right."""
+        check_signature(self.services.settings.wechat.token, args.get("signature", ""),
+                        args.get("timestamp", ""), args.get("nonce", ""))
+        return args.get("echostr", "")
+
+    def handle_post(self, args: Any, body: bytes) -> str:
+        """POST: the reply body (XML, possibly encrypted), or 'success'."""
+        s = self.services.settings
+        timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+        check_signature(s.wechat.token, args.get("signature", ""), timestamp, nonce)
+        check_timestamp(timestamp, s.webhook.timestamp_tolerance_seconds)
+        envelope = parse_safely(body)
+        encrypted = args.get("encrypt_type", "raw").lower() == "aes"
+        if encrypted:
+            xml = self._decrypt(envelope, args, timestamp, nonce)
+            parse_safely(xml.encode("utf-8"))
+        elif self.crypto is not None and envelope.find("MsgType") is None:
+            raise Refused(400, "encrypted body without encrypt_type=aes")
+        else:
+            xml = body.decode("utf-8")
+        self.replay.check(timestamp, nonce, body)
+        try:
+            message = parse_message(xml)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Refused(400, f"unreadable message: {type(exc).__name__}") from None
+        if message is None or not getattr(message, "source", None):
+            raise Refused(400, "message without sender")
+        stored = self.process(message)
+        out = replies.render(stored, message)
+        if not out:
+            return SUCCESS
+        if encrypted and self.crypto is not None:
+            return self.crypto.encrypt_message(out, nonce, timestamp)
+        return out
+
+    def _decrypt(self, envelope: Any, args: Any, timestamp: str, nonce: str) -> str:
+        if self.crypto is None:
+            raise Refused(400, "encrypted message but no encoding_aes_key configured")
+        encrypt = envelope.findtext("Encrypt")
+        if not encrypt:
+            raise Refused(400, "no Encrypt element")
+        check_msg_signature(self.services.settings.wechat.token, args.get("msg_signature", ""), timestamp, nonce, encrypt)
+        try:
+            return self.crypto.decrypt_message(
+                {"Encrypt": encrypt}, args.get("msg_signature", ""), timestamp, nonce
+            )
+        except Exception as exc:  # noqa: BLE001 - garbage ciphertext raises many library errors
+            raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from None
+
+    def process(self, message: Any) -> str:
+        """Handle a message exactly once; returns the stored reply ('' for none)."""
+        key = dedup_key(message)
+        go, earlier = self.dedup.claim(key)
+        if not go:
+            return earlier or ""
+        try:
+            stored = self._run(key, message)
+        except _Duplicate:
+            self.dedup.release(key)
+            return self.dedup.stored_reply(key) or ""
+        except Exception:
+            logger.exception("handler failed for %s message", getattr(message, "type", "?"))
+            self.dedup.release(key)
+            return "T:" + APOLOGY
+        self.dedup.publish(key, stored)
+        return stored
+
+    def _run(self, key: str, message: Any) -> str:
+        s = self.services.settings
+        now = datetime.now(UTC)
+        with self.services.sessions() as db:
+            row = InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message))
+            db.add(row)
+            try:
+                db.flush()  # blocks on a concurrent twin until it commits, then fails
+            except IntegrityError:
+                db.rollback()
+                raise _Duplicate() from None
+            text = normalise(_text_of(message))
+            ctx = Context(message.source, message, text, db, self.services.redis, s, now)
+            savepoint = db.begin_nested()
+            try:
+                result = router.dispatch(ctx)
+                savepoint.commit()
+            except DomainError as exc:
+                savepoint.rollback()
+                result = exc.reply
+            _note_activity(ctx, message)
+            row.reply = replies.encode(result, s.webhook.max_reply_bytes)
+            db.commit()
+            return row.reply
+
+
+class _Duplicate(Exception):
+    """Another attempt of the same message already committed."""
+
+
+def _type_of(message: Any) -> str:
+    if message.type == "event":
+        return "event:" + (getattr(message, "event", "") or "").lower()
+    return str(message.type)
+
+
+def _text_of(message: Any) -> str:
+    if message.type == "text":
+        return message.content or ""
+    if message.type == "voice":
+        return getattr(message, "recognition", None) or ""
+    return ""
+
+
+def _note_activity(ctx: Context, message: Any) -> None:
+    """Remember when the user last wrote (the 48-hour customer-service window)."""
+    if message.type == "event" and _type_of(message) not in ("event:click", "event:subscribe", "event:subscribe_scan", "event:scan"):
+        return
+    person = ctx.person
+    if person.last_message_at is None or ctx.now - person.last_message_at > USER_ACTIVITY_REFRESH:
+        person.last_message_at = ctx.now
+
+
+def _hook() -> Webhook:
+    return current_app.extensions["shangliang.webhook"]
+
+
+@bp.get("/wechat")
+def verify() -> Response:
+    """URL verification."""
+    try:
+        return Response(_hook().verify_url(request.args), mimetype="text/plain")
+    except Refused as exc:
+        logger.warning("refused GET /wechat: %s", exc.reason)
+        return Response("forbidden", status=exc.status, mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive() -> Response:
+    """A message or event from WeChat."""
+    body = request.get_data(cache=False)
+    if len(body) > _hook().services.settings.webhook.max_body_bytes:
+        logger.warning("refused POST /wechat: body of %d bytes", len(body))
+        return Response("too large", status=413, mimetype="text/plain")
+    try:
+        out = _hook().handle_post(request.args, body)
+    except Refused as exc:
+        logger.warning("refused POST /wechat: %s", exc.reason)
+        return Response(exc.reason, status=exc.status, mimetype="text/plain")
+    return Response(out, mimetype="application/xml" if out != SUCCESS else "text/plain")

@@ -1,0 +1,130 @@
+"""First keywords and events: help, binding, who am I, subscribe, and non-text messages."""
+
+from __future__ import annotations
+
+import logging
+
+from domain import people
+from domain.errors import DomainError
+from handlers.context import Context
+from handlers.registry import router
+
+logger = logging.getLogger(__name__)
+
+BIND_SCENE_PREFIX = "b_"
+
+WELCOME = (
+    "欢迎关注“有事好商量”！村里、社区里的大事小事，在这里一起商量。\n"
+    "第一步：扫描村里张贴的二维码，或发送“绑定 邀请码”（邀请码向村干部要）。\n"
+    "发送“帮助”查看全部用法。"
+)
+
+
+def help_reply(ctx: Context) -> str:
+    """Help built from the routes this user may use."""
+    lines = router.help_lines(ctx)
+    head = "您可以发送：" if ctx.person.home_org_id else "您还没绑定村（社区），先发送“绑定 邀请码”。\n您可以发送："
+    return head + "\n" + "\n".join(f"· {line}" for line in lines)
+
+
+def _bind_reply(ctx: Context, invite: str) -> str:
+    old = ctx.person.home_org
+    org, changed = people.bind(ctx.db, ctx.person, invite, ctx.now)
+    if not changed:
+        return f"您已经绑定在“{org.name}”，不用重复绑定。"
+    if old is not None:
+        return f"已改为绑定“{org.name}”（原来是“{old.name}”）。发送“帮助”看看能做什么。"
+    return f"绑定成功！您现在是“{org.name}”的一员。发送“帮助”看看能做什么。"
+
+
+@router.keyword("绑定")
+def bind(ctx: Context, rest: str) -> str:
+    """绑定 邀请码：加入您所在的村（社区）"""
+    if not rest:
+        return "请发送“绑定 邀请码”，例如：绑定 AB3CD5EF7G。邀请码向村干部要，也可以直接扫村里的二维码。"
+    return _bind_reply(ctx, rest.replace(" ", ""))
+
+
+@router.keyword("我的", "我是谁")
+def whoami(ctx: Context, rest: str) -> str:
+    """我的：查看我绑定的村和我的身份"""
+    person = ctx.person
+    lines = [f"您的称呼：{person.display_name}"]
+    home = person.home_org
+    lines.append(f"所在村（社区）：{home.name}" if home else "所在村（社区）：还没绑定，发送“绑定 邀请码”。")
+    grants = people.active_grants(ctx.db, person)
+    if grants:
+        lines.append("身份：" + "；".join(f"{g.org.name}{g.role.label}" for g in grants))
+    else:
+        lines.append("身份：普通群众")
+    return "\n".join(lines)
+
+
+@router.keyword("帮助", "菜单", "?", "help", "HELP", "Help")
+def show_help(ctx: Context, rest: str) -> str:
+    """帮助：查看可以发送的内容"""
+    return help_reply(ctx)
+
+
+router.fallback = lambda ctx: "没看懂这句话。\n" + help_reply(ctx)
+
+
+@router.menu("HELP")
+def menu_help(ctx: Context) -> str:
+    """菜单：帮助"""
+    return help_reply(ctx)
+
+
+@router.menu("MINE")
+def menu_mine(ctx: Context) -> str:
+    """菜单：我的"""
+    return whoami(ctx, "")
+
+
+def _scene_bind(ctx: Context, scene: str | None) -> str | None:
+    if scene and scene.startswith(BIND_SCENE_PREFIX):
+        try:
+            return _bind_reply(ctx, scene[len(BIND_SCENE_PREFIX):])
+        except DomainError as exc:
+            return exc.reply
+    return None
+
+
+@router.event("subscribe", "subscribe_scan")
+def on_subscribe(ctx: Context) -> str:
+    """关注：欢迎，扫码关注时顺便绑定"""
+    people.subscribe(ctx.person, ctx.now)
+    bound = _scene_bind(ctx, getattr(ctx.message, "scene_id", None))
+    return f"{bound}\n{WELCOME}" if bound else WELCOME
+
+
+@router.event("scan")
+def on_scan(ctx: Context) -> str:
+    """已关注用户扫码：绑定"""
+    bound = _scene_bind(ctx, getattr(ctx.message, "scene_id", None))
+    return bound or "扫码收到。发送“帮助”查看用法。"
+
+
+@router.event("unsubscribe")
+def on_unsubscribe(ctx: Context) -> None:
+    """取消关注：记录下来，历史保留"""
+    people.unsubscribe(ctx.person, ctx.now)
+    return None
+
+
+@router.event("view", "location", "templatesendjobfinish", "masssendjobfinish")
+def on_silent_event(ctx: Context) -> None:
+    """不需要回复的事件"""
+    return None
+
+
+@router.message_type("voice")
+def on_voice_without_text(ctx: Context) -> str:
+    """语音没有识别出文字"""
+    return "没听清您的语音。请打字发送，或发送“帮助”查看用法。"
+
+
+@router.message_type("image", "location", "link", "video", "shortvideo", "*")
+def on_other_message(ctx: Context) -> str:
+    """图片、位置、链接、视频等"""
+    return "收到了。这里目前只能处理文字消息，发送“帮助”查看用法。"

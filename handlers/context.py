@@ -1,0 +1,47 @@
+"""The small object every handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from domain.people import ensure_person
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from bot.settings import Settings
+    from models import Person
+
+
+@dataclass
+class Context:
+    """One inbound message being handled, with what a handler may use."""
+
+    openid: str
+    message: Any  # a wechatpy message object
+    text: str  # normalised text ('' for non-text messages)
+    db: Session
+    redis: Redis | None
+    settings: Settings
+    now: datetime  # timezone-aware
+    _person: Person | None = field(default=None, repr=False)
+
+    @property
+    def person(self) -> Person:
+        """The sender, created on first contact."""
+        if self._person is None:
+            self._person = ensure_person(self.db, self.openid)
+        return self._person
+
+    def rkey(self, *parts: object) -> str:
+        """A Redis key under this deployment's prefix."""
+        return self.settings.redis.key_prefix + ":".join(str(p) for p in parts)
+
+    @property
+    def local_now(self) -> datetime:
+        """Now in the configured time zone (what people read)."""
+        return self.now.astimezone(self.settings.tz)

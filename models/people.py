@@ -1,0 +1,103 @@
+"""People (followers and roster entries) and their role grants (R-ROLE-1..4)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, CreatedAt, enum_type, utcnow
+from models.orgs import Organisation
+
+
+class Role(enum.StrEnum):
+    """A role a person holds in one organisation."""
+
+    MEMBER = "member"  # 成员
+    STAKEHOLDER = "stakeholder"  # 利益相关方代表
+    CONVENOR = "convenor"  # 召集人
+    CHAIR = "chair"  # 主持人
+    SECRETARY = "secretary"  # 会议秘书
+    PARTY_REVIEWER = "party_reviewer"  # 同级党组织审核人
+    UPPER_OFFICE = "upper_office"  # 上级办公室
+    GRID_WORKER = "grid_worker"  # 网格员/村干部 (代办)
+
+    @property
+    def label(self) -> str:
+        """The Chinese name of the role."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.MEMBER: "议事会成员",
+    Role.STAKEHOLDER: "利益相关方代表",
+    Role.CONVENOR: "召集人",
+    Role.CHAIR: "主持人",
+    Role.SECRETARY: "会议秘书",
+    Role.PARTY_REVIEWER: "党组织审核人",
+    Role.UPPER_OFFICE: "上级办公室",
+    Role.GRID_WORKER: "网格员",
+}
+
+
+class Person(CreatedAt, Base):
+    """A follower of the account, or a villager on a roster without WeChat."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    nickname: Mapped[str | None] = mapped_column(String(64))
+    real_name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    home_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    subscribed: Mapped[bool] = mapped_column(default=False)
+    subscribed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    bound_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+
+    home_org: Mapped[Organisation | None] = relationship()
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="person", foreign_keys="RoleGrant.person_id")
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to others: real name, nickname or a masked openid."""
+        if self.real_name:
+            return self.real_name
+        if self.nickname:
+            return self.nickname
+        return f"微信用户{(self.openid or '')[-4:]}"
+
+
+class RoleGrant(CreatedAt, Base):
+    """A role held in one organisation; revoking keeps the row as history."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        Index(
+            "uq_role_grants_active",
+            "person_id",
+            "org_id",
+            "role",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    public_servant: Mapped[bool] = mapped_column(default=False)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    person: Mapped[Person] = relationship(back_populates="grants", foreign_keys=[person_id])
+    org: Mapped[Organisation] = relationship()
+
+    def revoke(self) -> None:
+        """Mark the grant revoked now."""
+        self.revoked_at = utcnow()

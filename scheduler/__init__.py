@@ -1,0 +1,1 @@
+"""Time: the one scheduler process and its jobs."""
