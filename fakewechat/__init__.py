@@ -2,10 +2,16 @@
 
 from fakewechat.server import RunningFakeWeChat, create_fake_app, serve_fake_wechat, start_fake_wechat
 from fakewechat.state import FakeWeChatState
+from fakewechat.user import PushError, PushResult, ReplyFormatError, ReplySignatureError, WeChatPusher
 
 __all__ = [
     "FakeWeChatState",
+    "PushError",
+    "PushResult",
+    "ReplyFormatError",
+    "ReplySignatureError",
     "RunningFakeWeChat",
+    "WeChatPusher",
     "create_fake_app",
     "serve_fake_wechat",
     "start_fake_wechat",

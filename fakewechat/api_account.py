@@ -19,11 +19,11 @@ TOP_NAME_BYTES = 16
 SUB_NAME_BYTES = 60
 
 
-def _directory_call(state: FakeWeChatState, func: Any, *args: Any) -> Any:
-    """Run a directory operation under the lock; returns its result or an error answer."""
+def _directory_call(state: FakeWeChatState, method: str, *args: Any) -> Any:
+    """Run a directory method under the lock; returns its result or an error answer."""
     with state.lock:
         try:
-            return func(*args)
+            return getattr(state.directory, method)(*args)
         except DirectoryError as exc:
             return error(exc.errcode)
 
@@ -36,7 +36,7 @@ def _tag_field(body: dict[str, Any]) -> dict[str, Any]:
 @route("/cgi-bin/tags/create")
 def tags_create(state: FakeWeChatState, call: ApiCall) -> Answer:
     """Create a tag: `{"tag":{"name"}}` → `{"tag":{"id","name"}}`."""
-    result = _directory_call(state, state.directory.create_tag, _tag_field(body_dict(call)).get("name"))
+    result = _directory_call(state, "create_tag", _tag_field(body_dict(call)).get("name"))
     return result if "errcode" in result else {"tag": result}
 
 
@@ -51,14 +51,14 @@ def tags_get(state: FakeWeChatState, call: ApiCall) -> Answer:
 def tags_update(state: FakeWeChatState, call: ApiCall) -> Answer:
     """Rename a tag."""
     tag = _tag_field(body_dict(call))
-    result = _directory_call(state, state.directory.update_tag, tag.get("id"), tag.get("name"))
+    result = _directory_call(state, "update_tag", tag.get("id"), tag.get("name"))
     return result or ok()
 
 
 @route("/cgi-bin/tags/delete")
 def tags_delete(state: FakeWeChatState, call: ApiCall) -> Answer:
     """Delete a tag."""
-    result = _directory_call(state, state.directory.delete_tag, _tag_field(body_dict(call)).get("id"))
+    result = _directory_call(state, "delete_tag", _tag_field(body_dict(call)).get("id"))
     return result or ok()
 
 
@@ -67,8 +67,8 @@ def tags_delete(state: FakeWeChatState, call: ApiCall) -> Answer:
 def tags_batch(state: FakeWeChatState, call: ApiCall) -> Answer:
     """Tag or untag up to 50 openids."""
     body = body_dict(call)
-    func = state.directory.tag_users if call.path.endswith("batchtagging") else state.directory.untag_users
-    result = _directory_call(state, func, body.get("tagid"), body.get("openid_list"))
+    method = "tag_users" if call.path.endswith("batchtagging") else "untag_users"
+    result = _directory_call(state, method, body.get("tagid"), body.get("openid_list"))
     if isinstance(result, dict):
         return result
     call.openids = list(result)

@@ -235,7 +235,7 @@ def serve_fake_wechat(host: str, port: int, app_id: str, app_secret: str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: `python -m fakewechat.server --port 8081 --app-id wx... --secret ...`."""
+    """Command line: `python -m fakewechat --port 8081 --app-id wx... --secret ...`."""
     parser = argparse.ArgumentParser(description="本地模拟的微信公众平台接口 (fake api.weixin.qq.com)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
@@ -245,7 +245,3 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_fake_wechat(args.host, args.port, args.app_id, args.secret, args.record)
-
-
-if __name__ == "__main__":
-    main()

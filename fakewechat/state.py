@@ -192,10 +192,9 @@ class FakeWeChatState:
     def pick_fault(self, path: str) -> Fault | None:
         """The first fault that fires for a call to `path` (consuming one of its uses), or None."""
         with self.lock:
-            for fault in self._faults:
-                if fault.matches(path) and fault.fire():
-                    return fault
-            return None
+            picked = next((f for f in self._faults if f.matches(path) and f.fire()), None)
+            self._faults = [f for f in self._faults if not f.exhausted()]
+            return picked
 
     def faults(self) -> list[dict[str, Any]]:
         """Descriptions of the active faults."""

@@ -2,12 +2,24 @@
 
 from models.base import Base
 from models.inbound import InboundMessage, SeenNonce
+from models.meetings import AttendeeKind, Meeting, MeetingAttendee, MeetingStatus
 from models.orgs import Organisation, OrgKind, PlatformKind
+from models.outbox import Audience, Delivery, DeliveryStatus, Notice, NoticeKind
 from models.people import Person, Role, RoleGrant
+from models.topics import Topic, TopicCosigner, TopicEvent, TopicSource, TopicState
 
 __all__ = [
+    "AttendeeKind",
+    "Audience",
     "Base",
+    "Delivery",
+    "DeliveryStatus",
     "InboundMessage",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingStatus",
+    "Notice",
+    "NoticeKind",
     "OrgKind",
     "Organisation",
     "Person",
@@ -15,4 +27,9 @@ __all__ = [
     "Role",
     "RoleGrant",
     "SeenNonce",
+    "Topic",
+    "TopicCosigner",
+    "TopicEvent",
+    "TopicSource",
+    "TopicState",
 ]

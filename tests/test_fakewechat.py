@@ -18,7 +18,7 @@ from wechatpy.utils import check_signature
 from werkzeug.serving import make_server
 
 from fakewechat import start_fake_wechat
-from fakewechat.chat import run_chat
+from fakewechat.chat import describe_push, run_chat
 from fakewechat.user import ReplyFormatError, ReplySignatureError, WeChatPusher
 
 APP_ID, SECRET = "wxTESTAPP0001", "TESTSECRET"
@@ -175,6 +175,11 @@ def test_fault_times_then_success(fake, client):
         assert exc.value.errcode == -1
     assert client.message.send_template("oA", "TPL", {"a": {"value": "1"}})["errcode"] == 0
     assert client.message.send_text("oA", "other paths unaffected")["errcode"] == 0
+    requests.post(f"{fake.base_url}/_fake/faults", json={"path": "*", "errcode": 45011}, timeout=5)
+    assert len(requests.get(f"{fake.base_url}/_fake/faults", timeout=5).json()) == 1
+    assert requests.delete(f"{fake.base_url}/_fake/faults", timeout=5).json() == {"ok": True}
+    assert client.message.send_text("oA", "faults cleared")["errcode"] == 0
+    assert requests.post(f"{fake.base_url}/_fake/faults", json={"path": "*"}, timeout=5).status_code == 400
 
 
 def test_fault_45009_and_40001_on_valid_token(fake, client):
@@ -237,6 +242,8 @@ def test_calls_endpoint_filters_and_record_file(fake, client):
     with open(fake.state.record_path, encoding="utf-8") as handle:
         lines = [json.loads(line) for line in handle]
     assert lines[-1]["body"]["text"]["content"] == "three"
+    requests.post(f"{fake.base_url}/_fake/reset", timeout=5)
+    assert requests.get(f"{fake.base_url}/_fake/calls", timeout=5).json() == []
 
 
 # ---- user-side pusher and chat client ----------------------------------------------------------
@@ -349,6 +356,14 @@ def test_run_chat_prints_reply_and_push(fake, webhook):
     assert "公众号：收到：你好" in out and "公众号：收到：开会" in out
     assert "[推送] 周六上午九点开会" in out and out.count("[推送] 周六上午九点开会") == 1
     assert "公众号：收到：我要报名" in out and "公众号：收到：subscribe_scan" in out
+
+
+def test_describe_push_formats_templates_and_skips_failures():
+    body = {"touser": "oA", "template_id": "T", "data": {"k1": {"value": "巧克力"}, "k2": {"value": "39.8元"}}}
+    call = {"path": "/cgi-bin/message/template/send", "errcode": 0, "body": body}
+    assert describe_push(call) == "巧克力；39.8元"
+    assert describe_push({**call, "errcode": 43004}) is None and describe_push({**call, "duplicate": True}) is None
+    assert describe_push({"path": "/cgi-bin/tags/get", "errcode": 0, "body": None}) is None
 
 
 def test_run_chat_network_error_is_one_line():

@@ -1,0 +1,5 @@
+"""`python -m fakewechat`: run the fake WeChat API server."""
+
+from fakewechat.server import main
+
+main()

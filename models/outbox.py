@@ -1,0 +1,94 @@
+"""Notices (通知/公示) and their per-recipient deliveries: the durable outbox every push goes through."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, CreatedAt, enum_type
+from models.orgs import Organisation
+
+
+class NoticeKind(enum.StrEnum):
+    """What a notice is; decides its template and wording."""
+
+    GENERAL = "general"  # 通知
+    TOPIC_NOTICE = "topic_notice"  # 议题公示 (R-TOPIC-6)
+    MEETING_NOTICE = "meeting_notice"  # 会议通知 / 提醒 (R-MEET-2)
+    RESULT_NOTICE = "result_notice"  # 结果公示 (R-RES-2)
+    FEEDBACK = "feedback"  # 落实反馈 / 进展推送给提议人 (R-RES-2)
+    POLL = "poll"  # 投票、问卷通知
+    REMINDER = "reminder"  # 给召集人的提醒 (R-MEET-1, R-RES-2)
+
+
+class Audience(enum.StrEnum):
+    """Who receives a notice."""
+
+    FOLLOWERS = "followers"  # all bound followers of the organisation
+    MEMBERS = "members"  # council members
+    ATTENDEES = "attendees"  # a meeting's expected attendees
+    TOPIC_PEOPLE = "topic_people"  # a topic's proposer and co-signers
+    NAMED = "named"  # listed people
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one recipient's copy stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # final, with a reason
+    SKIPPED = "skipped"  # never sent (unfollowed, no openid, acted already, stale)
+
+
+class Notice(CreatedAt, Base):
+    """One message to an audience; public notices have a window they stay in force."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("org_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    seq: Mapped[int]  # number per organisation, shown as 通知 <seq>
+    kind: Mapped[NoticeKind] = mapped_column(enum_type(NoticeKind))
+    audience: Mapped[Audience] = mapped_column(enum_type(Audience))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    public_from: Mapped[datetime | None]
+    public_until: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    source_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # idempotency of made-by-job notices
+
+    org: Mapped[Organisation] = relationship()
+
+
+class Delivery(Base):
+    """One recipient's copy of a notice, unique per (notice, person)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "person_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    openid: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus), default=DeliveryStatus.PENDING)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
+    final_status: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+
+    notice: Mapped[Notice] = relationship()
