@@ -214,3 +214,6 @@ def run() -> None:
 
 
 from bot import cli_admin  # noqa: E402,F401  (registers org/role/demo commands)
+from bot import cli_topics  # noqa: E402,F401  (topic, meeting, audit commands)
+from bot import cli_polls  # noqa: E402,F401  (questionnaire and poll commands)
+from bot import cli_notices  # noqa: E402,F401  (notice, sender, jobs commands)

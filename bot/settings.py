@@ -127,6 +127,25 @@ class RulesSettings(_Section):
     proxy_session_minutes: int = Field(default=30, ge=1)
 
 
+class TopicSettings(_Section):
+    """Topics in the chat (issue: topics)."""
+
+    max_title_chars: int = Field(default=200, ge=10)
+
+
+class PollSettings(_Section):
+    """Questionnaires and polls (issue: polls)."""
+
+    default_days: int = Field(default=3, ge=1)
+
+
+class DeliverySettings(_Section):
+    """The outbox senders (issue: notices)."""
+
+    batch_size: int = Field(default=100, ge=1)
+    lease_seconds: int = Field(default=60, ge=5)
+
+
 class DialogSettings(_Section):
     ttl_seconds: int = Field(default=1800, ge=30)
     lock_seconds: float = Field(default=5.0, gt=0)
@@ -141,6 +160,9 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     rules: RulesSettings = RulesSettings()
     dialogs: DialogSettings = DialogSettings()
+    topics: TopicSettings = TopicSettings()
+    polls: PollSettings = PollSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("timezone")
     @classmethod

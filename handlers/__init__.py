@@ -12,7 +12,13 @@ def load_routes() -> None:
     global _loaded
     if _loaded:
         return
-    from handlers import basic  # noqa: F401  (registers routes)
+    # Declared order matters only for ties; exact keywords beat prefixes anyway.
+    from handlers import topics  # noqa: F401  (registers routes)
+    from handlers import proxy  # noqa: F401
+    from handlers import questionnaires  # noqa: F401
+    from handlers import polls  # noqa: F401
+    from handlers import notices  # noqa: F401
+    from handlers import basic  # noqa: F401
 
     _loaded = True
 
