@@ -60,6 +60,18 @@ def whoami(ctx: Context, rest: str) -> str:
     return "\n".join(lines)
 
 
+@router.keyword("我叫", "姓名")
+def set_name(ctx: Context, rest: str) -> str:
+    """我叫 姓名：告诉我们您的称呼（开会签到、代办时用）"""
+    name = rest.strip()
+    if not name:
+        return "请发送“我叫 您的姓名”，例如：我叫 张秀英。"
+    if len(name) > 20 or any(ch in name for ch in "<>&"):
+        return "姓名太长或有特殊符号，请只写您的姓名。"
+    ctx.person.real_name = name
+    return f"好的，{name}，已记下您的称呼。"
+
+
 @router.keyword("帮助", "菜单", "?", "help", "HELP", "Help")
 def show_help(ctx: Context, rest: str) -> str:
     """帮助：查看可以发送的内容"""
@@ -95,7 +107,11 @@ def on_subscribe(ctx: Context) -> str:
     """关注：欢迎，扫码关注时顺便绑定"""
     people.subscribe(ctx.person, ctx.now)
     bound = _scene_bind(ctx, getattr(ctx.message, "scene_id", None))
-    return f"{bound}\n{WELCOME}" if bound else WELCOME
+    if bound:
+        return f"{bound}\n发送“帮助”查看全部用法。"
+    if ctx.person.home_org is not None:
+        return f"欢迎回来！您绑定的是“{ctx.person.home_org.name}”。发送“帮助”查看全部用法。"
+    return WELCOME
 
 
 @router.event("scan")
