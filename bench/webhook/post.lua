@@ -9,7 +9,7 @@ end
 function init(args)
   paths, bodies = {}, {}
   local n = 0
-  local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
+  nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
   for line in io.lines(os.getenv("BENCH_REQUESTS")) do
     n = n + 1
     if n % nthreads == tid then
@@ -26,3 +26,4 @@ function request()
   idx = idx % #paths + 1
   return wrk.format("POST", paths[idx], headers, bodies[idx])
 end
+

@@ -1,0 +1,1 @@
+"""Peak memory of one web worker and of one sender."""
