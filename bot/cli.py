@@ -214,7 +214,9 @@ def run() -> None:
         sys.exit(2)
 
 
-from bot import cli_admin  # noqa: E402,F401  (registers org/role/demo commands)
-from bot import cli_topics  # noqa: E402,F401  (topic, meeting, audit commands)
-from bot import cli_polls  # noqa: E402,F401  (questionnaire and poll commands)
-from bot import cli_notices  # noqa: E402,F401  (notice, sender, jobs commands)
+from bot import (
+    cli_admin,  # noqa: E402,F401  (registers org/role/demo commands)
+    cli_notices,  # noqa: E402,F401  (notice, sender, jobs commands)
+    cli_polls,  # noqa: E402,F401  (questionnaire and poll commands)
+    cli_topics,  # noqa: E402,F401  (topic, meeting, audit commands)
+)

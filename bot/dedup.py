@@ -26,8 +26,8 @@ NO_REPLY = ""
 def dedup_key(message: Any) -> str:
     """MsgId for messages; FromUserName + CreateTime + Event (+ key) for events."""
     source = message.source
-    if message.type == "event":
-        raw = getattr(message, "_data", {}) or {}
+    raw = getattr(message, "_data", {}) or {}
+    if message.type == "event" or str(raw.get("MsgType", "")).lower() == "event":  # unknown events too
         event = (raw.get("Event") or getattr(message, "event", "") or "").lower()
         extra = raw.get("MsgID") or raw.get("EventKey") or ""
         return f"e:{source}:{message.time}:{event}:{extra}"[:200]

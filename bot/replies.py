@@ -40,6 +40,8 @@ def render(stored: str, message: Any) -> str:
     if not stored:
         return ""
     kind, body = stored[:2], stored[2:]
+    # the addresses come from the sender's XML: escaped like the content
+    to = {"source": escape_cdata(message.target or ""), "target": escape_cdata(message.source or "")}
     if kind == "I:":
-        return WxImageReply(message=message, media_id=escape_cdata(body)).render()
-    return TextReply(message=message, content=escape_cdata(body)).render()
+        return WxImageReply(media_id=escape_cdata(body), **to).render()
+    return TextReply(content=escape_cdata(body), **to).render()

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis as redis_lib
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import Settings
+from bot.settings import RedisSettings, Settings
 from bot.wechat import WeChatAPI
 from models.db import make_engine, make_sessionmaker
 
@@ -48,6 +50,18 @@ def resolve_embedded(settings: Settings) -> Settings:
     return settings.with_overrides(**overrides)
 
 
+def make_redis(settings: RedisSettings) -> redis_lib.Redis:
+    """A Redis client that fails fast: no retries with backoff (redis-py's default turns one call
+    to a dead Redis into ~4 s, past WeChat's 5-second deadline); callers fall back to the database."""
+    return redis_lib.Redis.from_url(
+        settings.url,
+        socket_timeout=settings.socket_timeout_seconds,
+        socket_connect_timeout=settings.socket_timeout_seconds,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
 @dataclass
 class Services:
     """Everything a request, a job or a CLI command needs, built once per process."""
@@ -68,12 +82,7 @@ class Services:
             max_overflow=settings.database.max_overflow,
             echo=settings.database.echo,
         )
-        client = redis_lib.Redis.from_url(
-            settings.redis.url,
-            socket_timeout=settings.redis.socket_timeout_seconds,
-            socket_connect_timeout=settings.redis.socket_timeout_seconds,
-            health_check_interval=30,
-        )
+        client = make_redis(settings.redis)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client)
 
     @property

@@ -72,12 +72,7 @@ class Webhook:
         else:
             xml = body.decode("utf-8")
         self.replay.check(timestamp, nonce, body)
-        try:
-            message = parse_message(xml)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise Refused(400, f"unreadable message: {type(exc).__name__}") from None
-        if message is None or not getattr(message, "source", None):
-            raise Refused(400, "message without sender")
+        message = _read_message(xml)
         stored = self.process(message)
         out = replies.render(stored, message)
         if not out:
@@ -131,6 +126,7 @@ class Webhook:
                 raise _Duplicate() from None
             text = normalise(_text_of(message))
             ctx = Context(message.source, message, text, db, self.services.redis, s, now)
+            ctx.person  # noqa: B018 - create the sender outside the savepoint: a refusal must not undo it
             savepoint = db.begin_nested()
             try:
                 result = router.dispatch(ctx)
@@ -142,6 +138,27 @@ class Webhook:
             row.reply = replies.encode(result, s.webhook.max_reply_bytes)
             db.commit()
             return row.reply
+
+
+# Fields WeChat always sends as plain text; a nested or repeated element there is forged input.
+_FLAT_FIELDS = ("FromUserName", "CreateTime", "MsgType", "MsgId", "MsgID", "Event", "EventKey", "Content",
+                "Recognition")
+MAX_OPENID_CHARS = 64
+
+
+def _read_message(xml: str) -> Any:
+    """Parse a message; anything not shaped like WeChat's XML is Refused(400), never a 500."""
+    try:
+        message = parse_message(xml)
+        raw = getattr(message, "_data", None) or {}
+        if any(not isinstance(raw.get(name), str | None) for name in _FLAT_FIELDS):
+            raise Refused(400, "nested or repeated message field")
+        source, _, _ = message.source, message.time, message.id  # wechatpy converts lazily
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise Refused(400, f"unreadable message: {type(exc).__name__}") from None
+    if not source or len(source) > MAX_OPENID_CHARS:
+        raise Refused(400, "message without a valid sender")
+    return message
 
 
 class _Duplicate(Exception):

@@ -93,7 +93,10 @@ class WeChatAPI(WeChatClient):
     @property
     def access_token(self) -> str:  # type: ignore[override]
         """The shared token from Redis, fetched by one holder of a lock when missing."""
-        token = self.session.get(self.access_token_key)
+        try:
+            token = self.session.get(self.access_token_key)
+        except RedisError as exc:
+            raise WeChatUnavailable(None, f"token cache unavailable: {exc}") from exc
         if token:
             return str(token)
         return self.refresh_token(stale=None)
@@ -127,10 +130,11 @@ class WeChatAPI(WeChatClient):
                 params = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
                 res = self._http.get(self.base_url + "/cgi-bin/token", params=params, timeout=self.timeout)
             res.raise_for_status()
-            data = res.json()
         except requests.RequestException as exc:
             raise WeChatUnavailable(None, f"token fetch failed: {exc}") from exc
-        except ValueError as exc:
+        try:
+            data = res.json()
+        except ValueError as exc:  # requests' JSONDecodeError is also a RequestException: test it apart
             raise WeChatBadResponse(None, "token answer is not JSON") from exc
         if not isinstance(data, dict) or data.get("errcode") or "access_token" not in data:
             raise WeChatError(

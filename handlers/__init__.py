@@ -13,12 +13,14 @@ def load_routes() -> None:
     if _loaded:
         return
     # Declared order matters only for ties; exact keywords beat prefixes anyway.
-    from handlers import topics  # noqa: F401  (registers routes)
-    from handlers import proxy  # noqa: F401
-    from handlers import questionnaires  # noqa: F401
-    from handlers import polls  # noqa: F401
-    from handlers import notices  # noqa: F401
-    from handlers import basic  # noqa: F401
+    from handlers import (
+        basic,  # noqa: F401
+        notices,  # noqa: F401
+        polls,  # noqa: F401
+        proxy,  # noqa: F401
+        questionnaires,  # noqa: F401
+        topics,  # noqa: F401  (registers routes)
+    )
 
     _loaded = True
 

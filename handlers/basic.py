@@ -7,6 +7,7 @@ import logging
 from domain import people
 from domain.errors import DomainError
 from handlers.context import Context
+from handlers.normalize import strip_trailing
 from handlers.registry import router
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def bind(ctx: Context, rest: str) -> str:
     """绑定 邀请码：加入您所在的村（社区）"""
     if not rest:
         return "请发送“绑定 邀请码”，例如：绑定 AB3CD5EF7G。邀请码向村干部要，也可以直接扫村里的二维码。"
-    return _bind_reply(ctx, rest.replace(" ", ""))
+    return _bind_reply(ctx, strip_trailing(rest).replace(" ", ""))
 
 
 @router.keyword("我的", "我是谁")
@@ -94,6 +95,10 @@ def menu_mine(ctx: Context) -> str:
 
 
 def _scene_bind(ctx: Context, scene: str | None) -> str | None:
+    if scene and scene.startswith("n_"):  # a printed notice's QR code: bind, then show the notice
+        from handlers.notices import notice_scene_reply
+
+        return notice_scene_reply(ctx, scene[len("n_"):], _bind_reply)
     if scene and scene.startswith(BIND_SCENE_PREFIX):
         try:
             return _bind_reply(ctx, scene[len(BIND_SCENE_PREFIX):])
@@ -128,7 +133,7 @@ def on_unsubscribe(ctx: Context) -> None:
     return None
 
 
-@router.event("view", "location", "templatesendjobfinish", "masssendjobfinish")
+@router.event("view", "location")
 def on_silent_event(ctx: Context) -> None:
     """不需要回复的事件"""
     return None

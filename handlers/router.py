@@ -21,6 +21,12 @@ Handler = Callable[..., Reply]
 StepHandler = Callable[[Context, str, DialogState], Reply]
 
 
+def _raw(message: Any, name: str) -> str:
+    """A field of the message's XML as wechatpy read it ('' when missing)."""
+    value = (getattr(message, "_data", None) or {}).get(name)
+    return value if isinstance(value, str) else ""
+
+
 @dataclass(frozen=True)
 class ImageReply:
     """Reply with an image already uploaded to WeChat."""
@@ -100,7 +106,7 @@ class Router:
     def dispatch(self, ctx: Context) -> Reply:
         """Find the handler for a message and return its reply."""
         msg_type = getattr(ctx.message, "type", "unknown")
-        if msg_type == "event":
+        if msg_type == "event" or _raw(ctx.message, "MsgType").lower() == "event":  # wechatpy: unknown events
             return self._dispatch_event(ctx)
         if msg_type not in ("text", "voice") or (msg_type == "voice" and not ctx.text):
             return self._dispatch_type(ctx, msg_type)
@@ -142,7 +148,7 @@ class Router:
         return self.fallback(ctx) if self.fallback else None
 
     def _dispatch_event(self, ctx: Context) -> Reply:
-        event = (getattr(ctx.message, "event", "") or "").lower()
+        event = (getattr(ctx.message, "event", "") or _raw(ctx.message, "Event")).lower()
         if event == "click":
             key = getattr(ctx.message, "key", "")
             for route in self.routes:

@@ -33,7 +33,9 @@ def _server_urls() -> tuple[str, str]:
         return db_url, redis_url
     from bot.embedded import start_embedded
 
-    data = Path(os.environ.get("SHANGLIANG_TEST_DATA", Path(tempfile.gettempdir()) / "shangliang-test"))
+    # A folder of this run's own: servers started here stop when this run ends, so two runs
+    # (or two developers' runs) never stop each other's servers.
+    data = Path(os.environ.get("SHANGLIANG_TEST_DATA") or tempfile.mkdtemp(prefix="shangliang-test-"))
     emb_db, emb_redis = start_embedded(data, need_postgres=not db_url, need_redis=not redis_url)
     return db_url or str(emb_db), redis_url or str(emb_redis)
 

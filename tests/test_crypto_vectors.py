@@ -214,81 +214,91 @@ def test_vector_c_bad_msg_signature_raises_invalid_signature():
 
 # ---- AES through our webhook ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["safe", "compatible"])
-def test_aes_round_trip_through_our_webhook(services, mode):
-    with live_bot(services, mode=mode) as bot:
-        params, body = bot.pusher.build_request(bot.pusher.text("u-aes", "帮助"))
-        assert params["encrypt_type"] == "aes" and "msg_signature" in params
-        if mode == "safe":
-            assert "<MsgType>" not in body and "帮助" not in body
-        else:
-            assert "<Encrypt>" in body and "<MsgType>" in body
-        # the pusher verifies the reply's MsgSignature and decrypts it, like WeChat does
-        result = bot.pusher.post(bot.pusher.text("u-aes", "帮助"))
-        assert result.status == 200
-        assert result.encrypted
-        assert result.reply["ToUserName"] == "u-aes"
-        assert result.reply["MsgType"] == "text"
-        assert "绑定 邀请码" in result.text
+@pytest.fixture(scope="module")
+def aes_bots(session_services):
+    """One running bot per mode for the module (these checks need no particular data)."""
+    with live_bot(session_services, mode="safe") as safe, live_bot(session_services, mode="compatible") as compat, \
+            live_bot(session_services) as plain:
+        yield {"safe": safe, "compatible": compat, "plain": plain}
 
 
-def test_safe_mode_reply_signature_covers_the_ciphertext(services):
-    with live_bot(services, mode="safe") as bot:
-        params, body = bot.pusher.build_request(bot.pusher.text("u-aes2", "帮助"))
-        response = requests.post(bot.url, params=params, data=body.encode(), timeout=5)
-        assert response.status_code == 200
-        envelope = xmltodict.parse(response.text)["xml"]
-        assert set(envelope) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
-        assert envelope["Nonce"] == params["nonce"]
-        check_msg_signature(services.settings.wechat.token, envelope["MsgSignature"], envelope["TimeStamp"],
-                            envelope["Nonce"], envelope["Encrypt"])
-        crypto = WeChatCrypto(services.settings.wechat.token, _aes_key(bot), services.settings.wechat.app_id)
-        plain = crypto.decrypt_message(envelope, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
-        assert "帮助" in xmltodict.parse(plain)["xml"]["Content"]
+@pytest.fixture
+def safe_bot(aes_bots):
+    return aes_bots["safe"]
 
 
 def _aes_key(bot) -> str:
     return bot.services.settings.wechat.encoding_aes_key
 
 
-def test_safe_mode_plain_body_without_encrypt_type_is_refused_400(services):
-    with live_bot(services, mode="safe") as bot:
-        signed, _ = bot.pusher.build_request(bot.pusher.text("u-x", "帮助"))
-        envelope_only = (
-            "<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName>"
-            "<Encrypt><![CDATA[" + "A" * 64 + "]]></Encrypt></xml>"
-        )
-        params = {k: signed[k] for k in ("signature", "timestamp", "nonce", "openid")}
-        response = requests.post(bot.url, params=params, data=envelope_only.encode(), timeout=5)
-        assert response.status_code == 400
+@pytest.mark.parametrize("mode", ["safe", "compatible"])
+def test_aes_round_trip_through_our_webhook(aes_bots, mode):
+    bot = aes_bots[mode]
+    params, body = bot.pusher.build_request(bot.pusher.text("u-aes", "帮助"))
+    assert params["encrypt_type"] == "aes" and "msg_signature" in params
+    if mode == "safe":
+        assert "<MsgType>" not in body and "帮助" not in body
+    else:
+        assert "<Encrypt>" in body and "<MsgType>" in body
+    # the pusher verifies the reply's MsgSignature and decrypts it, like WeChat does
+    result = bot.pusher.post(bot.pusher.text("u-aes", "帮助"))
+    assert result.status == 200
+    assert result.encrypted
+    assert result.reply["ToUserName"] == "u-aes"
+    assert result.reply["MsgType"] == "text"
+    assert "绑定 邀请码" in result.text
 
 
-def test_safe_mode_bad_msg_signature_is_refused_403(services):
-    with live_bot(services, mode="safe") as bot:
-        params, body = bot.pusher.build_request(bot.pusher.text("u-x", "帮助"))
-        params["msg_signature"] = "0" * 40
-        response = requests.post(bot.url, params=params, data=body.encode(), timeout=5)
-        assert response.status_code == 403
+def test_safe_mode_reply_signature_covers_the_ciphertext(safe_bot):
+    settings = safe_bot.services.settings.wechat
+    params, body = safe_bot.pusher.build_request(safe_bot.pusher.text("u-aes2", "帮助"))
+    response = requests.post(safe_bot.url, params=params, data=body.encode(), timeout=5)
+    assert response.status_code == 200
+    envelope = xmltodict.parse(response.text)["xml"]
+    assert set(envelope) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
+    assert envelope["Nonce"] == params["nonce"]
+    check_msg_signature(settings.token, envelope["MsgSignature"], envelope["TimeStamp"],
+                        envelope["Nonce"], envelope["Encrypt"])
+    crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+    plain = crypto.decrypt_message(envelope, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
+    assert "帮助" in xmltodict.parse(plain)["xml"]["Content"]
 
 
-def test_safe_mode_message_for_another_appid_is_refused_not_500(services):
-    with live_bot(services, mode="safe") as bot:
-        other = WeChatCrypto(services.settings.wechat.token, _aes_key(bot), "wxsomeoneelse")
-        timestamp, nonce = str(int(time.time())), "424242"
-        envelope = xmltodict.parse(other.encrypt_message(bot.pusher.text("u-x", "帮助"), nonce, timestamp))["xml"]
-        token = services.settings.wechat.token
-        params = {"signature": sha1_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                  "openid": "u-x", "encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
-        body = f"<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
-        response = requests.post(bot.url, params=params, data=body.encode(), timeout=5)
-        assert response.status_code == 400
-        assert bot.pusher.post(bot.pusher.text("u-x", "帮助")).text  # still serving
+def test_safe_mode_envelope_without_encrypt_type_is_refused_400(safe_bot):
+    signed, _ = safe_bot.pusher.build_request(safe_bot.pusher.text("u-x", "帮助"))
+    envelope_only = (
+        "<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName>"
+        "<Encrypt><![CDATA[" + "A" * 64 + "]]></Encrypt></xml>"
+    )
+    params = {k: signed[k] for k in ("signature", "timestamp", "nonce", "openid")}
+    response = requests.post(safe_bot.url, params=params, data=envelope_only.encode(), timeout=5)
+    assert response.status_code == 400
 
 
-def test_plain_mode_refuses_encrypted_message_400(services):
-    with live_bot(services) as bot:
-        params, body = bot.pusher.build_request(bot.pusher.text("u-x", "帮助"))
-        params.update(encrypt_type="aes", msg_signature="0" * 40)
-        envelope = f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{'A' * 64}]]></Encrypt></xml>"
-        response = requests.post(bot.url, params=params, data=envelope.encode(), timeout=5)
-        assert response.status_code == 400
+def test_safe_mode_bad_msg_signature_is_refused_403(safe_bot):
+    params, body = safe_bot.pusher.build_request(safe_bot.pusher.text("u-x", "帮助"))
+    params["msg_signature"] = "0" * 40
+    response = requests.post(safe_bot.url, params=params, data=body.encode(), timeout=5)
+    assert response.status_code == 403
+
+
+def test_safe_mode_message_for_another_appid_is_refused_not_500(safe_bot):
+    token = safe_bot.services.settings.wechat.token
+    other = WeChatCrypto(token, _aes_key(safe_bot), "wxsomeoneelse")
+    timestamp, nonce = str(int(time.time())), "424242"
+    envelope = xmltodict.parse(other.encrypt_message(safe_bot.pusher.text("u-x", "帮助"), nonce, timestamp))["xml"]
+    params = {"signature": sha1_signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+              "openid": "u-x", "encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
+    body = f"<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+    response = requests.post(safe_bot.url, params=params, data=body.encode(), timeout=5)
+    assert response.status_code == 400
+    assert safe_bot.pusher.post(safe_bot.pusher.text("u-x", "帮助")).text  # still serving
+
+
+def test_plain_mode_refuses_encrypted_message_400(aes_bots):
+    bot = aes_bots["plain"]
+    params, _ = bot.pusher.build_request(bot.pusher.text("u-x", "帮助"))
+    params.update(encrypt_type="aes", msg_signature="0" * 40)
+    envelope = f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{'A' * 64}]]></Encrypt></xml>"
+    response = requests.post(bot.url, params=params, data=envelope.encode(), timeout=5)
+    assert response.status_code == 400

@@ -8,16 +8,33 @@ import time
 import pytest
 import requests
 import xmltodict
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from wechatpy import parse_message
 
 from bot import replies
 from bot.security import sha1_signature
 from domain import orgs
+from fakewechat.messages import cdata
 from models import OrgKind
 from tests.driver import live_bot
 
 TOKEN_FIELDS = ("signature", "timestamp", "nonce")
+
+
+@pytest.fixture(scope="module")
+def bot(session_services):
+    """One plain-mode bot for the module (a bot per test costs half a second). Hostile input needs
+    no particular data, so tests share the tables; those that arrange data ask for ``db``."""
+    with live_bot(session_services) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sbot(session_services):
+    """One safe-mode bot for the module."""
+    with live_bot(session_services, mode="safe") as running:
+        yield running
 
 
 def _post(bot, params: dict, body: bytes | str) -> requests.Response:
@@ -229,17 +246,16 @@ GARBAGE_ENCRYPT = {
 
 
 @pytest.mark.parametrize("name", sorted(GARBAGE_ENCRYPT))
-def test_garbage_encrypt_in_safe_mode_is_4xx(services, name):
-    with live_bot(services, mode="safe") as bot:
-        encrypt = GARBAGE_ENCRYPT[name]
-        ts, nonce = str(int(time.time())), "5551212"
-        token = services.settings.wechat.token
-        params = {"signature": sha1_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce,
-                  "encrypt_type": "aes", "msg_signature": sha1_signature(token, ts, nonce, encrypt)}
-        body = f"<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-        response = _post(bot, params, body)
-        assert 400 <= response.status_code < 500, response.text
-        _still_serving(bot)
+def test_garbage_encrypt_in_safe_mode_is_4xx(sbot, name):
+    encrypt = GARBAGE_ENCRYPT[name]
+    ts, nonce = str(int(time.time())), "5551212"
+    token = sbot.services.settings.wechat.token
+    params = {"signature": sha1_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce,
+              "encrypt_type": "aes", "msg_signature": sha1_signature(token, ts, nonce, encrypt)}
+    body = f"<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    response = _post(sbot, params, body)
+    assert 400 <= response.status_code < 500, response.text
+    _still_serving(sbot)
 
 
 @pytest.mark.parametrize("plaintext", [
@@ -247,21 +263,19 @@ def test_garbage_encrypt_in_safe_mode_is_4xx(services, name):
     '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><MsgType>text</MsgType><Content>&e;</Content></xml>',
     "<message><MsgType>text</MsgType></message>",
     "<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime></xml>",
-])
-def test_hostile_plaintext_inside_valid_encryption_is_4xx(services, plaintext):
+], ids=["not-xml", "xxe", "wrong-root", "no-msgtype"])
+def test_hostile_plaintext_inside_valid_encryption_is_4xx(sbot, plaintext):
     """Someone holding the AES key still cannot smuggle hostile XML past the parser."""
-    with live_bot(services, mode="safe") as bot:
-        params, body = bot.pusher.build_request(plaintext, openid="u-evil")
-        response = _post(bot, params, body)
-        assert 400 <= response.status_code < 500, response.text
-        _still_serving(bot)
+    params, body = sbot.pusher.build_request(plaintext, openid="u-evil")
+    response = _post(sbot, params, body)
+    assert 400 <= response.status_code < 500, response.text
+    _still_serving(sbot)
 
 
-def test_safe_mode_missing_encrypt_element_is_400(services):
-    with live_bot(services, mode="safe") as bot:
-        params, _ = bot.pusher.build_request(bot.pusher.text("u-x", "帮助"))
-        body = "<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName></xml>"
-        assert _post(bot, params, body).status_code in (400, 403)
+def test_safe_mode_missing_encrypt_element_is_400(sbot):
+    params, _ = sbot.pusher.build_request(sbot.pusher.text("u-x", "帮助"))
+    body = "<xml><ToUserName><![CDATA[gh_shangliang]]></ToUserName></xml>"
+    assert _post(sbot, params, body).status_code == 400
 
 
 # ---- ']]>' in a reply keeps the XML well-formed ----------------------------------------------------
@@ -277,6 +291,13 @@ def test_render_escapes_cdata_terminator():
     doc = xmltodict.parse(out)["xml"]
     assert doc["Content"] == text
     assert doc["ToUserName"] == "u1" and doc["FromUserName"] == "gh"
+    hostile = parse_message(
+        "<xml><ToUserName><![CDATA[gh]]]]><![CDATA[>]]></ToUserName><FromUserName><![CDATA[u]]]]><![CDATA[>1]]>"
+        "</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId></xml>"
+    )
+    for stored in ("T:" + text, "I:media]]>1"):
+        doc = xmltodict.parse(replies.render(stored, hostile))["xml"]
+        assert doc["ToUserName"] == "u]]>1" and doc["FromUserName"] == "gh]]>"
 
 
 def test_reply_echoing_cdata_terminator_is_well_formed_through_the_webhook(bot, db):
@@ -287,6 +308,12 @@ def test_reply_echoing_cdata_terminator_is_well_formed_through_the_webhook(bot, 
     assert result.status == 200
     assert "东风]]><b>村" in result.text  # the pusher parsed the reply as XML: it is well-formed
     assert "东风]]><b>村" in bot.send("u-cdata", "我的")
+
+
+def test_sender_id_with_cdata_terminator_gets_a_well_formed_reply(bot):
+    result = bot.pusher.post(bot.pusher.text("u]]><x>", "帮助"))
+    assert result.status == 200
+    assert result.reply["ToUserName"] == "u]]><x>" and "绑定 邀请码" in result.text
 
 
 def test_user_text_with_cdata_terminator_gets_a_well_formed_reply(bot):
@@ -317,6 +344,7 @@ XML_VALUES = st.one_of(
                      "1", "0", "-1", "99999999999999999999", "", "帮助", "绑定 ABC"]),
     st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20),
     st.just("<a>nested</a>"),
+    st.just("a]]>b"),
 )
 
 
@@ -325,8 +353,7 @@ def test_fuzz_message_shaped_bodies_never_5xx(bot):
     @given(st.lists(st.tuples(XML_NAMES, XML_VALUES), max_size=8))
     def post(fields: list[tuple[str, str]]) -> None:
         inner = "".join(
-            f"<{name}>{value}</{name}>" if value.startswith("<a>")
-            else f"<{name}><![CDATA[{value.replace(']]>', '')}]]></{name}>"
+            f"<{name}>{value}</{name}>" if value.startswith("<a>") else f"<{name}>{cdata(value)}</{name}>"
             for name, value in fields
         )
         response = _signed(bot, f"<xml>{inner}</xml>")
