@@ -214,9 +214,5 @@ def run() -> None:
         sys.exit(2)
 
 
-from bot import (
-    cli_admin,  # noqa: E402,F401  (registers org/role/demo commands)
-    cli_notices,  # noqa: E402,F401  (notice, sender, jobs commands)
-    cli_polls,  # noqa: E402,F401  (questionnaire and poll commands)
-    cli_topics,  # noqa: E402,F401  (topic, meeting, audit commands)
-)
+# Command modules register themselves on `main` when imported.
+from bot import cli_admin, cli_notices, cli_polls, cli_topics  # noqa: E402,F401,I001

@@ -84,6 +84,7 @@ class WebhookSettings(_Section):
     retry_wait_seconds: float = Field(default=4.0, ge=0, le=4.8)
     reply_cache_seconds: int = Field(default=86400, ge=60)
     max_reply_bytes: int = Field(default=2000, ge=200)
+    require_encryption: bool = False
 
 
 class DatabaseSettings(_Section):
@@ -130,13 +131,34 @@ class RulesSettings(_Section):
 class TopicSettings(_Section):
     """Topics in the chat (issue: topics)."""
 
-    max_title_chars: int = Field(default=200, ge=10)
+    max_title_chars: int = Field(default=200, ge=10, le=200)
+    list_limit: int = Field(default=8, ge=1, le=30)  # topics listed by 我的议题 / 待审 / 议题清单
+    timeline_limit: int = Field(default=8, ge=1, le=30)  # latest timeline lines shown by 议题 <编号>
 
 
 class PollSettings(_Section):
     """Questionnaires and polls (issue: polls)."""
 
     default_days: int = Field(default=3, ge=1)
+    max_days: int = Field(default=60, ge=1)  # longest a poll or questionnaire may stay open
+    max_options: int = Field(default=10, ge=2, le=26)  # options of one poll or question
+    max_questions: int = Field(default=30, ge=1)  # questions of one questionnaire
+    question_max_chars: int = Field(default=100, ge=10, le=200)  # a poll question typed in the chat
+    option_max_chars: int = Field(default=30, ge=2, le=60)  # one option's text
+    text_max_chars: int = Field(default=200, ge=10, le=2000)  # a free-text answer, unless the question says
+    chat_anonymous: bool = True  # polls started with 发起投票 are anonymous unless the convenor adds 实名
+    confirmation_minutes: int = Field(default=60, ge=1)  # a meeting's confirmation vote stays open this long
+
+
+DEFAULT_TEMPLATE_IDS = {
+    "general": "TPL_GENERAL",
+    "topic_notice": "TPL_TOPIC_NOTICE",
+    "meeting_notice": "TPL_MEETING",
+    "result_notice": "TPL_RESULT",
+    "feedback": "TPL_FEEDBACK",
+    "poll": "TPL_POLL",
+    "reminder": "TPL_REMINDER",
+}
 
 
 class DeliverySettings(_Section):
@@ -144,6 +166,63 @@ class DeliverySettings(_Section):
 
     batch_size: int = Field(default=100, ge=1)
     lease_seconds: int = Field(default=60, ge=5)
+    # Sends one sender process runs at once (threads); each needs a database connection.
+    concurrency: int = Field(default=8, ge=1, le=64)
+    # Sends per second for the whole app, shared by every sender on every host (Redis token bucket).
+    rate_per_second: float = Field(default=200.0, gt=0)
+    # Sends allowed in one burst above the steady rate.
+    rate_burst: int = Field(default=50, ge=1)
+    # Seconds an idle sender waits before looking for due rows again.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A copy that still fails after this many attempts is recorded as failed.
+    max_attempts: int = Field(default=8, ge=1)
+    # Retry delay: base * 2^(attempt-1), at most max, with random jitter.
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # Customer-service messages only within this many hours of the user's last message (WeChat: 48).
+    service_window_hours: float = Field(default=47.5, gt=0, le=48)
+    # Template id per notice kind (WeChat MP → 模板消息); a kind not listed uses "general".
+    template_ids: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATE_IDS))
+    # Mass send to the organisation's WeChat tag for large broadcasts (quota-bound: off by default).
+    mass_enabled: bool = False
+    # A followers broadcast reaching at least this many people goes by mass send when enabled.
+    mass_min_recipients: int = Field(default=500, ge=2)
+    # Mass messages one follower may receive per calendar month (service account: 4).
+    mass_monthly_limit: int = Field(default=4, ge=0)
+    # Default public window (days) of a convenor's general notice.
+    general_notice_days: int = Field(default=7, ge=1)
+    # Longest notice text a convenor may broadcast (the chat reply limit is about 660 Chinese characters).
+    notice_max_chars: int = Field(default=500, ge=20, le=1500)
+
+    @field_validator("template_ids")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_TEMPLATE_IDS))
+        if unknown:
+            raise ValueError(f"unknown notice kind {unknown[0]!r}; kinds are {', '.join(DEFAULT_TEMPLATE_IDS)}")
+        return {**DEFAULT_TEMPLATE_IDS, **value}
+
+
+class SchedulerSettings(_Section):
+    """The scheduler's sweeps (issue: notices)."""
+
+    # Seconds between two runs of each sweep.
+    sweep_seconds: int = Field(default=60, ge=5)
+    # Meeting reminders to the attendees, hours before the start (R-MEET-2).
+    reminder_offsets_hours: list[int] = Field(default_factory=lambda: [72, 24, 2])
+    # Meeting reminders to all followers of the organisation, hours before the start.
+    follower_reminder_offsets_hours: list[int] = Field(default_factory=lambda: [24])
+    # Convenors are reminded this many days before their council is due (R-MEET-1).
+    cadence_lead_days: int = Field(default=14, ge=0)
+    # Only one scheduler runs a sweep at a time (Redis lock); the database keeps it exactly-once anyway.
+    leader_lock: bool = True
+
+    @field_validator("reminder_offsets_hours", "follower_reminder_offsets_hours")
+    @classmethod
+    def _positive_offsets(cls, value: list[int]) -> list[int]:
+        if any(hours <= 0 for hours in value):
+            raise ValueError("offsets are hours before the meeting and must be positive")
+        return sorted(set(value), reverse=True)
 
 
 class DialogSettings(_Section):
@@ -163,6 +242,7 @@ class Settings(_Section):
     topics: TopicSettings = TopicSettings()
     polls: PollSettings = PollSettings()
     delivery: DeliverySettings = DeliverySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     @field_validator("timezone")
     @classmethod

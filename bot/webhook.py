@@ -69,6 +69,8 @@ class Webhook:
             parse_safely(xml.encode("utf-8"))
         elif self.crypto is not None and envelope.find("MsgType") is None:
             raise Refused(400, "encrypted body without encrypt_type=aes")
+        elif self.crypto is not None and s.webhook.require_encryption:
+            raise Refused(403, "plaintext message while encryption is required")
         else:
             xml = body.decode("utf-8")
         self.replay.check(timestamp, nonce, body)

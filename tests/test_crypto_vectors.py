@@ -302,3 +302,15 @@ def test_plain_mode_refuses_encrypted_message_400(aes_bots):
     envelope = f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{'A' * 64}]]></Encrypt></xml>"
     response = requests.post(bot.url, params=params, data=envelope.encode(), timeout=5)
     assert response.status_code == 400
+
+
+def test_plaintext_refused_when_encryption_required(services):
+    """With [webhook] require_encryption, a signed plaintext message is refused (its body is unsigned)."""
+    from tests.driver import AES_KEY, live_bot
+
+    with live_bot(services, mode="plain", wechat={"encoding_aes_key": AES_KEY},
+                  webhook={"require_encryption": True}) as running:
+        result = running.post(running.pusher.text("u-plain", "帮助"))
+        assert result.status == 403
+    with live_bot(services, mode="safe", webhook={"require_encryption": True}) as running:
+        assert "帮助" in (running.send("u-safe", "帮助") or "")

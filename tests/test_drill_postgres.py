@@ -67,7 +67,7 @@ def test_postgres_restart_during_traffic_apologises_then_retry_succeeds(own_post
         assert not [t for t in replies.values() if t and t.startswith("transport error")]
         assert apologised, "the restart should have hit some messages"
         # WeChat's retry of every message (same MsgId) now succeeds; nothing is doubled.
-        for openid, xml in messages:
+        for _openid, xml in messages:
             retry = bot.post(xml)
             assert retry.status == 200
             assert "抱歉" not in (retry.text or "")
