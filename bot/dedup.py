@@ -15,12 +15,14 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.security import Refused, ReplayGuard
 from models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
 PROCESSING = b"\x00processing"
 NO_REPLY = ""
+PRIVATE_CACHE_SECONDS = 60  # WeChat retries within ~15 s
 
 
 def dedup_key(message: Any) -> str:
@@ -45,14 +47,30 @@ class Deduplicator:
         self.wait_seconds = wait_seconds
         self.cache_seconds = cache_seconds
 
-    def claim(self, key: str) -> tuple[bool, str | None]:
-        """(True, None) to go ahead; (False, reply) when an earlier attempt answered or still runs."""
+    def admit(self, key: str, replay: ReplayGuard, timestamp: str, nonce: str, digest: str) -> tuple[bool, str | None]:
+        """Replay check and claim in one Redis round trip.
+
+        (True, None): go ahead; (False, reply): an earlier attempt answered (or still runs).
+        Raises Refused for a replay. With Redis down, both fall back to the database.
+        """
         try:
-            if self.redis.set(self.prefix + key, PROCESSING, nx=True, ex=30):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(replay.key(timestamp, nonce), digest, nx=True, ex=replay.window)
+            pipe.set(self.prefix + key, PROCESSING, nx=True, ex=30)
+            fresh_pair, claimed = pipe.execute()
+            if not fresh_pair:
+                try:
+                    replay.compare(timestamp, nonce, digest)
+                except Refused:
+                    if claimed:
+                        self.release(key)
+                    raise
+            if claimed:
                 return True, None
             value = self.redis.get(self.prefix + key)
         except RedisError:
-            logger.warning("redis unreachable: relying on the database for dedup")
+            logger.warning("redis unreachable: relying on the database for replay and dedup")
+            replay.check_in_database(timestamp, nonce, digest)
             return True, None
         if value is not None and value != PROCESSING:
             return False, value.decode("utf-8")
@@ -79,10 +97,11 @@ class Deduplicator:
         with self.sessions() as db:
             return db.scalar(select(InboundMessage.reply).where(InboundMessage.dedup_key == key))
 
-    def publish(self, key: str, reply: str) -> None:
-        """Make the reply available to retries."""
+    def publish(self, key: str, reply: str, *, private: bool = False) -> None:
+        """Make the reply available to retries (a private one only for WeChat's retry window)."""
         try:
-            self.redis.set(self.prefix + key, reply.encode("utf-8"), ex=self.cache_seconds)
+            ttl = PRIVATE_CACHE_SECONDS if private else self.cache_seconds
+            self.redis.set(self.prefix + key, reply.encode("utf-8"), ex=ttl)
         except RedisError:
             logger.warning("redis unreachable: retries will read the reply from the database")
 

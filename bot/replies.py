@@ -7,9 +7,15 @@ from typing import Any
 from wechatpy.replies import ImageReply as WxImageReply
 from wechatpy.replies import TextReply
 
-from handlers.router import ImageReply
+from handlers.router import ImageReply, PrivateText
 
 TRUNCATED = "\n……（内容太长，请分几次查看）"
+PRIVATE_PLACEHOLDER = "T:（这条回复只发给了您本人，为保护匿名没有保存。）"
+
+
+def is_private(result: Any) -> bool:
+    """Whether a reply must not be stored next to the openid."""
+    return isinstance(result, PrivateText)
 
 
 def encode(result: Any, max_bytes: int) -> str:

@@ -87,22 +87,27 @@ class ReplayGuard:
         self.key_prefix = key_prefix
         self.window = window * 2 + 60
 
-    def check(self, timestamp: str, nonce: str, body: bytes) -> None:
-        """Raise Refused(403) when the pair was seen with a different body."""
-        digest = hashlib.sha256(body).hexdigest()
-        key = f"{self.key_prefix}nonce:{timestamp}:{nonce}"
+    def key(self, timestamp: str, nonce: str) -> str:
+        """The Redis key remembering a pair."""
+        return f"{self.key_prefix}nonce:{timestamp}:{nonce}"
+
+    def check(self, timestamp: str, nonce: str, digest: str) -> None:
+        """Raise Refused(403) when the pair was seen with a different body digest."""
         try:
-            if self.redis.set(key, digest, nx=True, ex=self.window):
+            if self.redis.set(self.key(timestamp, nonce), digest, nx=True, ex=self.window):
                 return
-            seen = self.redis.get(key)
-            seen_digest = seen.decode() if seen else digest
+            self.compare(timestamp, nonce, digest)
         except RedisError:
-            seen_digest = self._check_in_database(timestamp, nonce, digest)
-        if not hmac.compare_digest(seen_digest, digest):
+            self.check_in_database(timestamp, nonce, digest)
+
+    def compare(self, timestamp: str, nonce: str, digest: str) -> None:
+        """The pair is known: refuse unless it came with the same body."""
+        seen = self.redis.get(self.key(timestamp, nonce))
+        if seen is not None and not hmac.compare_digest(seen.decode(), digest):
             raise Refused(403, "replayed timestamp and nonce")
 
-    def _check_in_database(self, timestamp: str, nonce: str, digest: str) -> str:
-        """Fallback when Redis is down: the same check on a table."""
+    def check_in_database(self, timestamp: str, nonce: str, digest: str) -> None:
+        """The same check on a table, for when Redis is down."""
         with self.sessions.begin() as db:
             db.execute(
                 insert(SeenNonce)
@@ -110,4 +115,10 @@ class ReplayGuard:
                 .on_conflict_do_nothing()
             )
             row = db.get(SeenNonce, (timestamp, nonce[:64]))
-            return row.body_hash if row else digest
+        if row is not None and not hmac.compare_digest(row.body_hash, digest):
+            raise Refused(403, "replayed timestamp and nonce")
+
+
+def body_digest(body: bytes) -> str:
+    """The digest a (timestamp, nonce) pair is remembered with."""
+    return hashlib.sha256(body).hexdigest()

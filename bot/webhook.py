@@ -16,6 +16,7 @@ from bot.dedup import Deduplicator, dedup_key
 from bot.security import (
     Refused,
     ReplayGuard,
+    body_digest,
     check_msg_signature,
     check_signature,
     check_timestamp,
@@ -73,9 +74,8 @@ class Webhook:
             raise Refused(403, "plaintext message while encryption is required")
         else:
             xml = body.decode("utf-8")
-        self.replay.check(timestamp, nonce, body)
         message = _read_message(xml)
-        stored = self.process(message)
+        stored = self.process(message, timestamp, nonce, body_digest(body))
         out = replies.render(stored, message)
         if not out:
             return SUCCESS
@@ -97,14 +97,14 @@ class Webhook:
         except Exception as exc:  # noqa: BLE001 - garbage ciphertext raises many library errors
             raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from None
 
-    def process(self, message: Any) -> str:
-        """Handle a message exactly once; returns the stored reply ('' for none)."""
+    def process(self, message: Any, timestamp: str, nonce: str, digest: str) -> str:
+        """Handle a message exactly once; returns the encoded reply ('' for none)."""
         key = dedup_key(message)
-        go, earlier = self.dedup.claim(key)
+        go, earlier = self.dedup.admit(key, self.replay, timestamp, nonce, digest)
         if not go:
             return earlier or ""
         try:
-            stored = self._run(key, message)
+            reply, private = self._run(key, message)
         except _Duplicate:
             self.dedup.release(key)
             return self.dedup.stored_reply(key) or ""
@@ -112,34 +112,48 @@ class Webhook:
             logger.exception("handler failed for %s message", getattr(message, "type", "?"))
             self.dedup.release(key)
             return "T:" + APOLOGY
-        self.dedup.publish(key, stored)
-        return stored
+        self.dedup.publish(key, reply, private=private)
+        return reply
 
-    def _run(self, key: str, message: Any) -> str:
+    def _run(self, key: str, message: Any) -> tuple[str, bool]:
+        """One transaction: the dedup row, the handler's effects and the reply, or none of them."""
         s = self.services.settings
         now = datetime.now(UTC)
+        max_bytes = s.webhook.max_reply_bytes
         with self.services.sessions() as db:
-            row = InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message))
-            db.add(row)
-            try:
-                db.flush()  # blocks on a concurrent twin until it commits, then fails
-            except IntegrityError:
-                db.rollback()
-                raise _Duplicate() from None
-            text = normalise(_text_of(message))
-            ctx = Context(message.source, message, text, db, self.services.redis, s, now)
-            ctx.person  # noqa: B018 - create the sender outside the savepoint: a refusal must not undo it
-            savepoint = db.begin_nested()
+            row = self._claim_row(db, key, message)
+            ctx = Context(message.source, message, normalise(_text_of(message)), db, self.services.redis, s, now,
+                          uploader=self._upload)
             try:
                 result = router.dispatch(ctx)
-                savepoint.commit()
             except DomainError as exc:
-                savepoint.rollback()
+                db.rollback()  # a refusal undoes everything the handler wrote
+                row = self._claim_row(db, key, message)
+                ctx = Context(message.source, message, ctx.text, db, self.services.redis, s, now)
                 result = exc.reply
             _note_activity(ctx, message)
-            row.reply = replies.encode(result, s.webhook.max_reply_bytes)
+            reply = replies.encode(result, max_bytes)
+            private = replies.is_private(result)
+            row.reply = replies.PRIVATE_PLACEHOLDER if private else reply
             db.commit()
-            return row.reply
+            return reply, private
+
+    @staticmethod
+    def _claim_row(db: Any, key: str, message: Any) -> InboundMessage:
+        """Insert the dedup row first: a concurrent twin blocks on it, then fails."""
+        row = InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message))
+        db.add(row)
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()
+            raise _Duplicate() from None
+        return row
+
+    def _upload(self, data: bytes, filename: str) -> str:
+        """Upload an image through the WeChat media API; returns its media_id."""
+        result = self.services.wechat.media.upload("image", (filename, data, "image/png"))
+        return str(result["media_id"])
 
 
 # Fields WeChat always sends as plain text; a nested or repeated element there is forged input.

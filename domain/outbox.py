@@ -6,9 +6,9 @@ Nothing is sent here. Sender workers (bot/sender.py) claim due delivery rows and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import CompoundSelect, Select, case, func, literal, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,19 @@ from models import (
     Topic,
     TopicCosigner,
 )
+from models.outbox import DeliveryPlan
+
+UNREACHABLE_REASON = "对方未关注公众号或没有微信"
+
+PersonIds = Select[tuple[int]] | CompoundSelect
+
+
+def subtree_ids(org: Organisation) -> Select[tuple[int]]:
+    """A query of the ids of an organisation and every organisation below it."""
+    tree = select(Organisation.id).where(Organisation.id == org.id).cte("org_tree", recursive=True)
+    below = select(Organisation.id).join(tree, Organisation.parent_id == tree.c.id)
+    tree = tree.union_all(below)
+    return select(tree.c.id)
 
 
 def audience_ids(
@@ -35,20 +48,26 @@ def audience_ids(
     topic: Topic | None = None,
     meeting_id: int | None = None,
     person_ids: Iterable[int] = (),
-) -> Select[tuple[int]]:
-    """A query of the person ids an audience means."""
+) -> PersonIds:
+    """A query of the person ids an audience means.
+
+    Followers of a township are the followers bound to it or to any village below it.
+    """
     if audience is Audience.FOLLOWERS:
-        return select(Person.id).where(Person.home_org_id == org.id)
+        return select(Person.id).where(Person.home_org_id.in_(subtree_ids(org)))
     if audience is Audience.MEMBERS:
         return (
             select(RoleGrant.person_id)
             .where(RoleGrant.org_id == org.id, RoleGrant.role == Role.MEMBER, RoleGrant.revoked_at.is_(None))
             .distinct()
         )
-    if audience is Audience.ATTENDEES:
+    if audience in (Audience.ATTENDEES, Audience.MEETING_PUBLIC):
         if meeting_id is None:
             raise ValueError("attendees audience needs a meeting")
-        return select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id)
+        attendees = select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id)
+        if audience is Audience.ATTENDEES:
+            return attendees
+        return union(attendees, select(Person.id).where(Person.home_org_id.in_(subtree_ids(org))))
     if audience is Audience.TOPIC_PEOPLE:
         if topic is None:
             raise ValueError("topic_people audience needs a topic")
@@ -57,9 +76,36 @@ def audience_ids(
     return select(Person.id).where(Person.id.in_(list(person_ids)))
 
 
-def count_audience(db: Session, query: Select[tuple[int]]) -> int:
+def convenor_ids(org_ids: Iterable[int]) -> Select[tuple[int]]:
+    """A query of the people who are convenors of any of these organisations."""
+    return (
+        select(RoleGrant.person_id)
+        .where(RoleGrant.org_id.in_(list(org_ids)), RoleGrant.role == Role.CONVENOR, RoleGrant.revoked_at.is_(None))
+        .distinct()
+    )
+
+
+def count_audience(db: Session, query: PersonIds) -> int:
     """How many people an audience query reaches (for previews)."""
     return int(db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def count_reachable(db: Session, query: PersonIds) -> int:
+    """How many of an audience can receive a push (they follow the account and have an openid)."""
+    ids = query.subquery()
+    stmt = select(func.count(Person.id)).where(
+        Person.id.in_(select(ids.c[0])), Person.openid.is_not(None), Person.subscribed.is_(True)
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def public_window_end(start: datetime, days: int, tz: tzinfo) -> datetime:
+    """The end of a public window of ``days`` full local days: midnight after the last day.
+
+    Published 11月23日 15:00 for 7 days → in force until 11月30日 24:00 (local), at least 7×24 hours.
+    """
+    last_day = start.astimezone(tz).date() + timedelta(days=days)
+    return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=tz)
 
 
 def next_seq(db: Session, org: Organisation) -> int:
@@ -77,32 +123,46 @@ def create_notice(
     title: str,
     body: str,
     now: datetime,
-    recipients: Select[tuple[int]] | None = None,
+    recipients: PersonIds | None = None,
     topic: Topic | None = None,
     meeting_id: int | None = None,
     public_days: int | None = None,
     created_by: Person | None = None,
     source_key: str | None = None,
     send_at: datetime | None = None,
+    public_until: datetime | None = None,
+    meeting_version: int | None = None,
+    skip_if_acted: str | None = None,
+    delivery_plan: DeliveryPlan = DeliveryPlan.DIRECT,
 ) -> Notice:
-    """Write a notice and its deliveries; with a ``source_key`` already used, return that notice unchanged."""
+    """Write a notice and its deliveries; with a ``source_key`` already used, return that notice unchanged.
+
+    ``public_until`` (or ``public_days`` from now) makes it a public notice listed by 通知 until then.
+    """
+    seq = next_seq(db, org)  # takes the organisation's row lock first: a twin sweep waits here
     if source_key:
         existing = db.scalar(select(Notice).where(Notice.source_key == source_key))
         if existing is not None:
             return existing
+    if public_until is None and public_days is not None:
+        public_until = now + timedelta(days=public_days)
     notice = Notice(
         org_id=org.id,
-        seq=next_seq(db, org),
+        seq=seq,
         kind=kind,
         audience=audience,
-        title=title,
+        title=title[:200],
         body=body,
         topic_id=topic.id if topic else None,
         meeting_id=meeting_id,
-        public_from=now if public_days is not None else None,
-        public_until=now + timedelta(days=public_days) if public_days is not None else None,
+        meeting_version=meeting_version,
+        skip_if_acted=skip_if_acted,
+        public_from=now if public_until is not None else None,
+        public_until=public_until,
         created_by_id=created_by.id if created_by else None,
         source_key=source_key,
+        delivery_plan=delivery_plan,
+        created_at=now,
     )
     db.add(notice)
     db.flush()
@@ -111,7 +171,7 @@ def create_notice(
     return notice
 
 
-def queue_deliveries(db: Session, notice: Notice, person_ids: Select[tuple[int]], due: datetime) -> int:
+def queue_deliveries(db: Session, notice: Notice, person_ids: PersonIds, due: datetime) -> int:
     """Insert one pending delivery per person (people who cannot receive are marked skipped)."""
     ids = person_ids.subquery()
     reachable = Person.openid.is_not(None) & Person.subscribed.is_(True)
@@ -119,12 +179,15 @@ def queue_deliveries(db: Session, notice: Notice, person_ids: Select[tuple[int]]
         (reachable, literal(DeliveryStatus.PENDING.value)),
         else_=literal(DeliveryStatus.SKIPPED.value),
     )
+    reason = case((reachable, literal(None)), else_=literal(UNREACHABLE_REASON))
     source = select(
-        literal(notice.id), Person.id, Person.openid, status, literal(due), literal(0)
+        literal(notice.id), Person.id, Person.openid, status, literal(due), literal(0), reason
     ).where(Person.id.in_(select(ids.c[0])))
     stmt = (
         insert(Delivery)
-        .from_select(["notice_id", "person_id", "openid", "status", "next_attempt_at", "attempts"], source)
+        .from_select(
+            ["notice_id", "person_id", "openid", "status", "next_attempt_at", "attempts", "last_error"], source
+        )
         .on_conflict_do_nothing()
     )
     return db.execute(stmt).rowcount or 0

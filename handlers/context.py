@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from domain.people import ensure_person
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from redis import Redis
 
     from bot.settings import Settings
@@ -28,6 +30,7 @@ class Context:
     redis: Redis | None
     settings: Settings
     now: datetime  # timezone-aware
+    uploader: Callable[[bytes, str], str] | None = None  # (PNG bytes, file name) → WeChat media_id; wired by the webhook
     _person: Person | None = field(default=None, repr=False)
 
     @property

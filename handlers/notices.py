@@ -1,5 +1,158 @@
-"""Notice keywords: 发布通知, 通知, 公示, 送达."""
+"""Notice keywords: 发布通知, 通知, 公示, 送达, 撤回通知; WeChat's send-job receipts."""
 
 from __future__ import annotations
 
-from handlers.registry import router  # noqa: F401
+import logging
+import secrets
+from collections.abc import Callable
+
+from domain import delivery_results, mass_send, notices
+from domain.delivery_report import delivery_report, report_text
+from domain.errors import DomainError
+from domain.notice_texts import fmt_until, full_text, notice_ref, reply_hint, shorten
+from domain.orgs import BINDABLE_KINDS, find_by_invite
+from handlers.context import Context
+from handlers.dialogs import DialogState, clear_state, set_state
+from handlers.normalize import strip_trailing
+from handlers.registry import router
+from models import Audience, Role
+
+logger = logging.getLogger(__name__)
+
+DIALOG = "broadcast"
+YES_WORDS = {"确认", "确定", "发布", "是", "好", "yes", "YES", "y", "Y"}
+LIST_LIMIT = 10
+SCENE_BODY_CHARS = 300
+AUDIENCE_LABELS = {Audience.FOLLOWERS.value: "全体关注者", Audience.MEMBERS.value: "议事会成员"}
+
+
+def _as_typed(ctx: Context, keyword: str, rest: str) -> str:
+    """The notice text exactly as the convenor typed it (normalising would turn ，into , in a public text)."""
+    raw = (getattr(ctx.message, "content", None) or "").strip()
+    if raw.startswith(keyword):
+        return raw[len(keyword):].strip()
+    return rest
+
+
+def _preview(ctx: Context, keyword: str, rest: str, audience: Audience) -> str:
+    org = notices.convenor_org(ctx.db, ctx.person)
+    preview = notices.preview_broadcast(ctx.db, person=ctx.person, org=org, text=_as_typed(ctx, keyword, rest),
+                                        now=ctx.now,
+                                        settings=ctx.settings, audience=audience)
+    set_state(ctx, DialogState(DIALOG, "confirm", {"preview": preview.to_dict(), "token": secrets.token_hex(8)}))
+    unreachable = preview.total - preview.reachable
+    lines = [
+        f"将以“{preview.org_name}”名义发布通知：",
+        f"【{preview.title}】",
+        shorten(preview.text, 200),
+        f"接收：{AUDIENCE_LABELS[preview.audience]} {preview.reachable} 人"
+        + (f"（另有 {unreachable} 人已取消关注，收不到）" if unreachable else ""),
+        f"公示：{preview.public_days} 天，至{fmt_until(preview.public_until, ctx.settings.tz)}",
+        "回复“确认”发布，回复“取消”放弃。",
+    ]
+    return "\n".join(lines)
+
+
+@router.keyword("发布通知", roles=(Role.CONVENOR,))
+def broadcast(ctx: Context, rest: str) -> str:
+    """发布通知 内容：向全体关注者发通知（先预览，回复确认才发）"""
+    return _preview(ctx, "发布通知", rest, Audience.FOLLOWERS)
+
+
+@router.keyword("发布成员通知", roles=(Role.CONVENOR,))
+def broadcast_members(ctx: Context, rest: str) -> str:
+    """发布成员通知 内容：只发给议事会成员"""
+    return _preview(ctx, "发布成员通知", rest, Audience.MEMBERS)
+
+
+@router.step(DIALOG, "confirm")
+def confirm_broadcast(ctx: Context, text: str, state: DialogState) -> str:
+    """确认：发布预览过的通知"""
+    if strip_trailing(text) not in YES_WORDS:
+        return "通知还没有发布。回复“确认”发布，回复“取消”放弃。"
+    preview = notices.BroadcastPreview.from_dict(state.data["preview"])
+    notice = notices.confirm_broadcast(ctx.db, person=ctx.person, preview=preview, now=ctx.now,
+                                       settings=ctx.settings, token=state.data["token"])
+    clear_state(ctx)
+    ref = notice_ref(notice, notice.org)
+    return (f"已发布：通知 {ref}。正在推送给 {preview.reachable} 人，一般几分钟内送达。\n"
+            f"发送“送达 {ref}”查看送达情况；村民发送“通知”也能随时看到。")
+
+
+@router.keyword("通知", "公示")
+def show_notices(ctx: Context, rest: str) -> str:
+    """通知：查看正在公示的通知；通知 编号：查看一条"""
+    if rest:
+        notice, org = notices.find_notice(ctx.db, ctx.person, rest)
+        return full_text(notice, org, ctx.settings.tz)
+    found = notices.in_force(ctx.db, ctx.person, ctx.now)
+    if not found:
+        return "现在没有正在公示的通知。有新通知会推送给您。"
+    tz = ctx.settings.tz
+    lines = [f"正在公示的通知（{len(found)} 条）："]
+    for notice, org in found[:LIST_LIMIT]:
+        until = fmt_until(notice.public_until, tz) if notice.public_until else ""
+        lines.append(f"{notice_ref(notice, org)}．{notice.kind.label}：{shorten(notice.title, 24)}（至{until}）")
+    if len(found) > LIST_LIMIT:
+        lines.append(f"……另有 {len(found) - LIST_LIMIT} 条较早的通知。")
+    lines.append("回复“通知 编号”查看全文，例如：通知 " + notice_ref(*found[0]))
+    return "\n".join(lines)
+
+
+@router.keyword("送达", roles=(Role.CONVENOR,))
+def delivery_status(ctx: Context, rest: str) -> str:
+    """送达 编号：查看通知送达了多少人"""
+    notice, org = notices.convenor_notice(ctx.db, ctx.person, rest)
+    return report_text(notice, org, delivery_report(ctx.db, notice), ctx.settings.tz)
+
+
+@router.keyword("撤回通知", roles=(Role.CONVENOR,))
+def withdraw(ctx: Context, rest: str) -> str:
+    """撤回通知 编号：撤下通知，还没发出的不再发"""
+    found, org = notices.convenor_notice(ctx.db, ctx.person, rest)
+    notice = notices.close_notice(ctx.db, person=ctx.person, org=org, seq=found.seq, now=ctx.now,
+                                  settings=ctx.settings)
+    return f"已撤下通知 {notice_ref(notice, org)}，还没发出的不再发送。已经收到的人仍能看到撤回前的消息。"
+
+
+@router.event("templatesendjobfinish")
+def on_template_finished(ctx: Context) -> None:
+    """模板消息送达回执"""
+    message = ctx.message
+    row = delivery_results.record_job_finish(ctx.db, msgid=str(message.id), openid=ctx.openid,
+                                     status=str(getattr(message, "status", "") or ""))
+    if row is None:
+        logger.info("TEMPLATESENDJOBFINISH for an unknown msgid")
+    return None
+
+
+@router.event("masssendjobfinish")
+def on_mass_finished(ctx: Context) -> None:
+    """群发结果回执"""
+    message = ctx.message
+    mass_send.record_mass_finish(
+        ctx.db, msg_id=str(message.id), status=str(getattr(message, "status", "") or ""),
+        total=int(getattr(message, "total_count", 0) or 0), sent=int(getattr(message, "sent_count", 0) or 0),
+        errors=int(getattr(message, "error_count", 0) or 0))
+    return None
+
+
+def notice_scene_reply(ctx: Context, payload: str, bind: Callable[[Context, str], str]) -> str:
+    """A scan of a printed notice's QR code (scene n_<invite>_<seq>): bind like b_<invite>, then show the notice."""
+    invite, _, seq = payload.rpartition("_")
+    parts: list[str] = []
+    org = find_by_invite(ctx.db, invite)
+    if org is not None and org.kind in BINDABLE_KINDS:
+        try:
+            parts.append(bind(ctx, invite))
+        except DomainError as exc:
+            parts.append(exc.reply)
+    try:
+        notice, owner = notices.notice_for_scene(ctx.db, invite, seq)
+    except DomainError as exc:
+        return "\n\n".join([*parts, exc.reply])
+    text = full_text(notice, owner, ctx.settings.tz)
+    if len(text) > SCENE_BODY_CHARS:
+        text = text[: SCENE_BODY_CHARS - 1] + "…"
+    parts.append(f"{text}\n{reply_hint(notice, owner)}。")
+    return "\n\n".join(parts)

@@ -27,6 +27,11 @@ def _raw(message: Any, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+class PrivateText(str):
+    """A reply only its recipient may keep (a receipt in an anonymous poll): cached for WeChat's
+    retries, never stored in the database next to the openid."""
+
+
 @dataclass(frozen=True)
 class ImageReply:
     """Reply with an image already uploaded to WeChat."""
@@ -110,7 +115,9 @@ class Router:
             return self._dispatch_event(ctx)
         if msg_type not in ("text", "voice") or (msg_type == "voice" and not ctx.text):
             return self._dispatch_type(ctx, msg_type)
-        with user_lock(ctx):
+        if get_state(ctx) is None:
+            return self._dispatch_text(ctx)
+        with user_lock(ctx):  # a dialog step: two quick answers must not race
             state = get_state(ctx)
             if state is not None:
                 return self._dispatch_step(ctx, state)

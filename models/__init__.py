@@ -6,6 +6,15 @@ from models.meetings import AttendeeKind, Meeting, MeetingAttendee, MeetingStatu
 from models.orgs import Organisation, OrgKind, PlatformKind
 from models.outbox import Audience, Delivery, DeliveryStatus, Notice, NoticeKind
 from models.people import Person, Role, RoleGrant
+from models.polls import Poll, PollBallot, PollKind, PollOption, PollVoter
+from models.questionnaires import (
+    Question,
+    QuestionKind,
+    Questionnaire,
+    QuestionnaireAnswer,
+    QuestionnaireInvitee,
+    QuestionnaireResponse,
+)
 from models.topics import Topic, TopicCosigner, TopicEvent, TopicSource, TopicState
 
 __all__ = [
@@ -24,6 +33,17 @@ __all__ = [
     "Organisation",
     "Person",
     "PlatformKind",
+    "Poll",
+    "PollBallot",
+    "PollKind",
+    "PollOption",
+    "PollVoter",
+    "Question",
+    "QuestionKind",
+    "Questionnaire",
+    "QuestionnaireAnswer",
+    "QuestionnaireInvitee",
+    "QuestionnaireResponse",
     "Role",
     "RoleGrant",
     "SeenNonce",

@@ -1,4 +1,4 @@
-"""Topics (议题), their co-signers and their append-only, hash-chained audit trail (R-TOPIC-1..8)."""
+"""Topics (议题), their co-signers, their append-only, hash-chained audit trail (R-TOPIC-1..8) and 代办 sessions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from models.people import Person
 
 
 class TopicState(enum.StrEnum):
-    """Where a topic stands in its life (see domain/topics.py for the transitions)."""
+    """Where a topic stands in its life (domain/topic_states.py holds the transitions)."""
 
     REGISTERED = "registered"  # 已登记
     SCREENING = "screening"  # 筛选中 (questionnaire / poll attached)
@@ -33,6 +33,31 @@ class TopicState(enum.StrEnum):
     EVALUATED = "evaluated"  # 已评价
     WITHDRAWN = "withdrawn"  # 已撤回
 
+    @property
+    def label(self) -> str:
+        """The Chinese name of the state."""
+        return TOPIC_STATE_LABELS[self]
+
+
+TOPIC_STATE_LABELS = {
+    TopicState.REGISTERED: "已登记",
+    TopicState.SCREENING: "筛选中",
+    TopicState.SUBMITTED: "待党组织审核",
+    TopicState.REVIEWED: "待镇党委批准",
+    TopicState.APPROVED: "已批准",
+    TopicState.RETURNED: "已退回",
+    TopicState.RESEARCHED: "已调研",
+    TopicState.NOTICED: "已公示",
+    TopicState.CONSULTED: "已协商",
+    TopicState.CONSENSUS: "达成共识",
+    TopicState.BASIC_CONSENSUS: "基本达成共识",
+    TopicState.NO_CONSENSUS: "未达成共识",
+    TopicState.IMPLEMENTING: "落实中",
+    TopicState.IMPLEMENTED: "已落实",
+    TopicState.EVALUATED: "已评价",
+    TopicState.WITHDRAWN: "已撤回",
+}
+
 
 class TopicSource(enum.StrEnum):
     """Where a topic came from (R-TOPIC-1, L: 党委政府点题、委员荐题、群众出题、公开征集)."""
@@ -42,15 +67,59 @@ class TopicSource(enum.StrEnum):
     RESIDENT = "resident"  # 群众出题
     OPEN_CALL = "open_call"  # 公开征集
 
+    @property
+    def label(self) -> str:
+        """The Chinese name of the source."""
+        return TOPIC_SOURCE_LABELS[self]
+
+
+TOPIC_SOURCE_LABELS = {
+    TopicSource.PARTY_GOVERNMENT: "党委政府点题",
+    TopicSource.MEMBER: "委员荐题",
+    TopicSource.RESIDENT: "群众出题",
+    TopicSource.OPEN_CALL: "公开征集",
+}
+
+
+class ScreeningMethod(enum.StrEnum):
+    """How a topic is screened before it goes to a meeting (R-TOPIC-3, X-11)."""
+
+    QUESTIONNAIRE = "questionnaire"  # 问卷调查
+    DIALOGUE = "dialogue"  # 直接对话
+    GROUP = "group"  # 小组协商
+    HEARING = "hearing"  # 听证
+    ONLINE_VOTE = "online_vote"  # 网络投票
+
+    @property
+    def label(self) -> str:
+        """The Chinese name of the method."""
+        return SCREENING_LABELS[self]
+
+
+SCREENING_LABELS = {
+    ScreeningMethod.QUESTIONNAIRE: "问卷调查",
+    ScreeningMethod.DIALOGUE: "直接对话",
+    ScreeningMethod.GROUP: "小组协商",
+    ScreeningMethod.HEARING: "听证",
+    ScreeningMethod.ONLINE_VOTE: "网络投票",
+}
+
 
 class Topic(CreatedAt, Base):
     """A proposed consultation topic, numbered per organisation and year (e.g. 2026-007)."""
 
     __tablename__ = "topics"
-    __table_args__ = (UniqueConstraint("org_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "number"),
+        UniqueConstraint("org_id", "year", "seq"),
+        # Same person, same text, same local day (the day is part of the hash): one topic.
+        UniqueConstraint("proposer_id", "text_hash"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    year: Mapped[int]  # calendar year in the configured time zone
+    seq: Mapped[int]  # number within the organisation and year
     number: Mapped[str] = mapped_column(String(16))  # "2026-007"
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -58,20 +127,30 @@ class Topic(CreatedAt, Base):
     state: Mapped[TopicState] = mapped_column(enum_type(TopicState), default=TopicState.REGISTERED, index=True)
     proposer_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     proposed_by_proxy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # 代办: who typed it
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # CLI: who entered it
     text_hash: Mapped[str] = mapped_column(String(64))  # duplicate check: same person, same text, same day
+    screening_method: Mapped[ScreeningMethod | None] = mapped_column(enum_type(ScreeningMethod))
+    screening_ref: Mapped[str | None] = mapped_column(String(60))  # questionnaire / poll number, as text
     research_note: Mapped[str | None] = mapped_column(Text)
     result_note: Mapped[str | None] = mapped_column(Text)
     return_reason: Mapped[str | None] = mapped_column(Text)
     reconsult_count: Mapped[int] = mapped_column(default=0)
     noticed_at: Mapped[datetime | None]
     consulted_at: Mapped[datetime | None]
+    audit_head: Mapped[str | None] = mapped_column(String(64))  # hash of this topic's latest event
     version: Mapped[int] = mapped_column(default=1)  # optimistic lock: concurrent approvals
 
     org: Mapped[Organisation] = relationship()
     proposer: Mapped[Person] = relationship(foreign_keys=[proposer_id])
+    proxy: Mapped[Person | None] = relationship(foreign_keys=[proposed_by_proxy_id])
     cosigners: Mapped[list[TopicCosigner]] = relationship(back_populates="topic", order_by="TopicCosigner.id")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def ref(self) -> str:
+        """The number qualified by the organisation code (``demo-v1/2026-007``)."""
+        return f"{self.org.code}/{self.number}"
 
 
 class TopicCosigner(CreatedAt, Base):
@@ -87,10 +166,15 @@ class TopicCosigner(CreatedAt, Base):
 
     topic: Mapped[Topic] = relationship(back_populates="cosigners")
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    proxy: Mapped[Person | None] = relationship(foreign_keys=[by_proxy_id])
 
 
 class TopicEvent(Base):
-    """One recorded transition (R-TOPIC-8): append-only, each row carrying the previous row's hash."""
+    """One recorded transition (R-TOPIC-8): append-only, each row carrying the previous row's hash.
+
+    One global chain in id order; ids are drawn under a transaction-level advisory lock
+    (domain/audit.py), so id order is chain order.
+    """
 
     __tablename__ = "topic_events"
     __table_args__ = (Index("ix_topic_events_topic", "topic_id", "id"),)
@@ -106,3 +190,29 @@ class TopicEvent(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    topic: Mapped[Topic] = relationship()
+    actor: Mapped[Person | None] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[Person | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+class ProxySession(Base):
+    """代办: a grid worker or cadre acting for a villager who asked them; one row per session (the audit)."""
+
+    __tablename__ = "proxy_sessions"
+    __table_args__ = (Index("ix_proxy_sessions_agent_open", "agent_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    villager_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    agent_role: Mapped[str] = mapped_column(String(24))  # the role that allowed it (grid_worker / convenor)
+    started_at: Mapped[datetime]
+    idle_minutes: Mapped[int]
+    expires_at: Mapped[datetime]  # moves forward each time the agent acts (idle timeout)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # ended | expired | replaced
+
+    org: Mapped[Organisation] = relationship()
+    agent: Mapped[Person] = relationship(foreign_keys=[agent_id])
+    villager: Mapped[Person] = relationship(foreign_keys=[villager_id])

@@ -1,0 +1,169 @@
+"""The words of every push: self-contained (what, when, where, what to do, which keyword to send)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+
+from models import Meeting, Notice, Organisation, OrgKind, Topic, TopicState
+
+WEEKDAYS = "一二三四五六日"
+# Short prefixes of notice numbers of the levels above a village: 通知 镇3.
+LEVEL_PREFIX = {
+    OrgKind.TOWNSHIP: "镇",
+    OrgKind.STREET: "街道",
+    OrgKind.PARK: "园区",
+    OrgKind.COUNTY_OFFICE: "县",
+    OrgKind.CPPCC_SECTOR: "界别",
+}
+RESULT_LABELS = {
+    TopicState.CONSENSUS: "达成共识",
+    TopicState.BASIC_CONSENSUS: "基本达成共识",
+    TopicState.NO_CONSENSUS: "未达成共识",
+    TopicState.IMPLEMENTING: "达成共识，正在落实",
+    TopicState.IMPLEMENTED: "已落实",
+    TopicState.EVALUATED: "已落实",
+}
+MATERIAL_CHARS = 150
+SENTENCE_ENDS = "。！？!?；;"
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text to ``limit`` characters, marking the cut with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def fmt_day(moment: datetime, tz: tzinfo) -> str:
+    """A date as people read it: 11月30日."""
+    local = moment.astimezone(tz)
+    return f"{local.month}月{local.day}日"
+
+
+def fmt_time(moment: datetime, tz: tzinfo) -> str:
+    """A date and time as people read it: 11月30日（周日）09:00."""
+    local = moment.astimezone(tz)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def fmt_until(public_until: datetime, tz: tzinfo) -> str:
+    """The last day of a public window (its end is midnight after that day): 11月30日."""
+    return fmt_day(public_until - timedelta(microseconds=1), tz)
+
+
+def notice_ref(notice: Notice, org: Organisation) -> str:
+    """How people name a notice after 通知: its number, prefixed above village level (镇3)."""
+    return f"{LEVEL_PREFIX.get(org.kind, '')}{notice.seq}"
+
+
+def reply_hint(notice: Notice, org: Organisation) -> str:
+    """The keyword that shows the notice again."""
+    return f"回复“通知 {notice_ref(notice, org)}”查看全文"
+
+
+def full_text(notice: Notice, org: Organisation, tz: tzinfo) -> str:
+    """The notice as shown by 通知 <编号> and sent as a customer-service message."""
+    head = f"【{org.name} {notice.kind.label} {notice_ref(notice, org)}】{notice.title}"
+    lines = [head, notice.body.strip()]
+    if notice.public_until is not None:
+        window = f"公示期：{fmt_day(notice.public_from or notice.created_at, tz)}至{fmt_until(notice.public_until, tz)}"
+        if notice.closed_at is not None:
+            window += "（已结束）"
+        lines.append(window)
+    return "\n".join(line for line in lines if line)
+
+
+def title_from_text(text: str, limit: int = 30) -> str:
+    """A title for a broadcast: its first sentence, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    cut = min((i for i in (text.find(mark) for mark in SENTENCE_ENDS) if i > 0), default=len(text))
+    return shorten(text[:cut], limit)
+
+
+def meeting_lines(meeting: Meeting, tz: tzinfo) -> list[str]:
+    """When, where, what: the lines every meeting push carries."""
+    lines = [f"时间：{fmt_time(meeting.starts_at, tz)}", f"地点：{meeting.place}"]
+    if meeting.topic is not None:
+        lines.append(f"议题：{meeting.topic.number} {meeting.topic.title}")
+    if meeting.material.strip():
+        lines.append(f"材料：{shorten(meeting.material, MATERIAL_CHARS)}")
+    return lines
+
+
+def relative_day(moment: datetime, now: datetime, tz: tzinfo) -> str:
+    """今天 / 明天 / 后天 / 11月30日, for the local day of ``moment`` seen from ``now``."""
+    days = (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return {0: "今天", 1: "明天", 2: "后天"}.get(days, fmt_day(moment, tz))
+
+
+def reminder_body(meeting: Meeting, now: datetime, tz: tzinfo) -> str:
+    """A meeting reminder (R-MEET-2): date, place, topic and the material summary."""
+    when = f"{relative_day(meeting.starts_at, now, tz)}{meeting.starts_at.astimezone(tz):%H:%M}"
+    lines = [f"{meeting.title}将于{when}召开。", *meeting_lines(meeting, tz), "请准时参加；不能参加请提前告诉召集人。"]
+    return "\n".join(lines)
+
+
+def topic_notice_body(topic: Topic, meeting: Meeting, until: datetime, tz: tzinfo) -> str:
+    """A topic's public notice before its meeting (R-TOPIC-6)."""
+    lines = [
+        f"议题 {topic.number}：{topic.title}",
+        shorten(topic.detail, 300),
+        f"协商会议：{fmt_time(meeting.starts_at, tz)}，{meeting.place}。",
+        f"公示至{fmt_until(until, tz)}。对议题有意见建议，请在会前告诉召集人或议事会成员。",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def result_body(topic: Topic, state: TopicState, until: datetime, tz: tzinfo) -> str:
+    """A result or implementation notice (R-RES-2)."""
+    lines = [
+        f"议题 {topic.number}：{topic.title}",
+        f"协商结果：{RESULT_LABELS.get(state, state.value)}",
+        shorten(topic.result_note or "", 300),
+        f"公示至{fmt_until(until, tz)}。如有意见，请在公示期内告诉召集人。",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def feedback_body(topic: Topic, state: TopicState, until: datetime, tz: tzinfo) -> str:
+    """Feedback to a topic's proposer and co-signers (R-RES-2)."""
+    lines = [
+        f"您提出（或联名）的议题 {topic.number}“{shorten(topic.title, 30)}”有了结果：",
+        RESULT_LABELS.get(state, state.value) + "。",
+        shorten(topic.result_note or "", 200),
+        f"结果公示至{fmt_until(until, tz)}。",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def implementation_body(meeting: Meeting, done: list[Topic], ongoing: list[Topic], tz: tzinfo) -> str:
+    """What the next meeting is told about consensus topics (R-RES-3)."""
+    lines = [f"{meeting.title}（{fmt_time(meeting.starts_at, tz)}，{meeting.place}）会上将通报上次会议以来的落实情况："]
+    lines += [f"· 已落实：{t.number} {shorten(t.title, 30)}" for t in done]
+    lines += [f"· 落实中：{t.number} {shorten(t.title, 30)}" for t in ongoing]
+    lines.append("请会前了解，会上可以提问。")
+    return "\n".join(lines)
+
+
+def closed_body(notice: Notice, org: Organisation, tz: tzinfo) -> str:
+    """Telling the convenor a public notice's window ended (R-RES-2)."""
+    return (
+        f"{org.name}的{notice.kind.label}“{shorten(notice.title, 30)}”（通知 {notice_ref(notice, org)}）"
+        f"公示期已于{fmt_until(notice.public_until or notice.created_at, tz)}结束，已自动下架。"
+        "请按程序推进下一步，并向上级备案。"
+    )
+
+
+def late_notice_body(topic: Topic, meeting: Meeting, earliest: datetime, tz: tzinfo) -> str:
+    """Warning convenors that a topic was noticed fewer days before its meeting than required."""
+    return (
+        f"议题 {topic.number}“{shorten(topic.title, 30)}”今天才公示，距会议（{fmt_time(meeting.starts_at, tz)}）"
+        f"不足规定天数。按规定会议应不早于{fmt_time(earliest, tz)}召开，请考虑改期。"
+    )
+
+
+def cadence_body(org: Organisation, due: datetime, last: datetime | None, overdue: bool, tz: tzinfo) -> str:
+    """Reminding convenors that their council is due (R-MEET-1)."""
+    since = f"上次会议是{fmt_day(last, tz)}" if last else "还没有召开过协商议事会议"
+    if overdue:
+        return f"{org.name}{since}，按规定应在{fmt_day(due, tz)}前再开一次，已经超期。请尽快安排会议。"
+    return f"{org.name}{since}，按规定应在{fmt_day(due, tz)}前再开一次。请提前确定议题、安排会议。"

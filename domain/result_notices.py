@@ -1,0 +1,98 @@
+"""Result and implementation notices (R-RES-2): published for 7 days, feedback to the proposers, and the
+convenor told when the window ends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import exists as sql_exists
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from domain.notice_texts import closed_body, feedback_body, result_body, shorten
+from domain.outbox import convenor_ids, create_notice, public_window_end
+from domain.sweeps import each, exists
+from models import Audience, Notice, NoticeKind, Organisation, Topic, TopicEvent, TopicState
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Which notice a state calls for: the consultation's result, or the implementation.
+STAGES = {
+    TopicState.CONSENSUS: "result",
+    TopicState.BASIC_CONSENSUS: "result",
+    TopicState.NO_CONSENSUS: "result",
+    TopicState.IMPLEMENTING: "result",
+    TopicState.IMPLEMENTED: "implemented",
+    TopicState.EVALUATED: "implemented",
+}
+STAGE_STATES = {stage: [s.value for s, g in STAGES.items() if g == stage] for stage in set(STAGES.values())}
+EXPIRED_REASON = "公示期满"
+
+
+def entered_stage(db: Session, topic: Topic, stage: str) -> datetime:
+    """When the topic reached this stage (its recorded transition; else when it was consulted or created)."""
+    at = db.scalar(select(func.max(TopicEvent.at)).where(
+        TopicEvent.topic_id == topic.id, TopicEvent.to_state.in_(STAGE_STATES[stage])))
+    return at or topic.consulted_at or topic.created_at
+
+
+def publish_results(db: Session, now: datetime, settings: Settings) -> list[Notice]:
+    """Publish each recorded result or implementation for 7 days, and tell its proposer and co-signers."""
+    days, tz = settings.rules.result_notice_days, settings.tz
+    cutoff = now - timedelta(days=days)
+    recent = or_(
+        sql_exists(select(TopicEvent.id).where(TopicEvent.topic_id == Topic.id, TopicEvent.at >= cutoff)),
+        Topic.created_at >= cutoff,
+    )
+    candidates = db.scalars(
+        select(Topic).where(Topic.state.in_(list(STAGES)), recent).order_by(Topic.org_id, Topic.id))
+
+    def make(topic: Topic) -> Notice | None:
+        stage = STAGES[topic.state]
+        key = f"result-notice:t{topic.id}:{stage}"
+        entered = entered_stage(db, topic, stage)
+        if exists(db, Notice.source_key == key) or entered < cutoff:
+            return None  # done already, or recorded before the window we could still honour
+        until = public_window_end(now, days, tz)
+        label = "落实公示" if stage == "implemented" else "结果公示"
+        notice = create_notice(
+            db, org=topic.org, kind=NoticeKind.RESULT_NOTICE, audience=Audience.FOLLOWERS,
+            title=f"{label}：议题 {topic.number} {shorten(topic.title, 40)}",
+            body=result_body(topic, topic.state, until, tz), now=now, topic=topic, public_until=until, source_key=key,
+        )
+        if exists(db, Notice.kind == NoticeKind.FEEDBACK, Notice.topic_id == topic.id,
+                  Notice.created_at >= entered):
+            return notice  # the proposers were already told at the transition itself
+        create_notice(
+            db, org=topic.org, kind=NoticeKind.FEEDBACK, audience=Audience.TOPIC_PEOPLE,
+            title=f"您的议题 {topic.number} 有了结果", body=feedback_body(topic, topic.state, until, tz),
+            now=now, topic=topic, source_key=f"feedback:t{topic.id}:{stage}",
+        )
+        return notice
+
+    return each(db, list(candidates), make, "result notices")
+
+
+def close_expired(db: Session, now: datetime, settings: Settings) -> list[Notice]:
+    """Close public notices whose window ended; for result notices tell the convenors (R-RES-2)."""
+    expired = db.scalars(
+        select(Notice).where(Notice.public_until <= now, Notice.closed_at.is_(None))
+        .order_by(Notice.org_id, Notice.id))
+
+    def make(notice: Notice) -> Notice | None:
+        notice.closed_at = now
+        notice.closed_reason = EXPIRED_REASON
+        if notice.kind is not NoticeKind.RESULT_NOTICE:
+            return notice
+        org = db.get(Organisation, notice.org_id)
+        assert org is not None
+        create_notice(
+            db, org=org, kind=NoticeKind.REMINDER, audience=Audience.NAMED, recipients=convenor_ids([org.id]),
+            title=f"公示期满：{shorten(notice.title, 40)}", body=closed_body(notice, org, settings.tz), now=now,
+            topic=db.get(Topic, notice.topic_id) if notice.topic_id else None, source_key=f"closed:n{notice.id}",
+        )
+        return notice
+
+    return each(db, list(expired), make, "closing notices")
