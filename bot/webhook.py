@@ -116,39 +116,33 @@ class Webhook:
         return reply
 
     def _run(self, key: str, message: Any) -> tuple[str, bool]:
-        """One transaction: the dedup row, the handler's effects and the reply, or none of them."""
+        """One transaction: the handler's effects, the dedup row and the reply, or none of them.
+
+        The dedup row is written last: should a twin of this message run at the same time (only
+        possible while Redis is down), the unique key makes one commit fail and its effects roll back.
+        """
         s = self.services.settings
         now = datetime.now(UTC)
-        max_bytes = s.webhook.max_reply_bytes
         with self.services.sessions() as db:
-            row = self._claim_row(db, key, message)
             ctx = Context(message.source, message, normalise(_text_of(message)), db, self.services.redis, s, now,
                           uploader=self._upload)
             try:
                 result = router.dispatch(ctx)
             except DomainError as exc:
                 db.rollback()  # a refusal undoes everything the handler wrote
-                row = self._claim_row(db, key, message)
                 ctx = Context(message.source, message, ctx.text, db, self.services.redis, s, now)
                 result = exc.reply
             _note_activity(ctx, message)
-            reply = replies.encode(result, max_bytes)
+            reply = replies.encode(result, s.webhook.max_reply_bytes)
             private = replies.is_private(result)
-            row.reply = replies.PRIVATE_PLACEHOLDER if private else reply
-            db.commit()
+            db.add(InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message),
+                                  reply=replies.PRIVATE_PLACEHOLDER if private else reply))
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                raise _Duplicate() from None
             return reply, private
-
-    @staticmethod
-    def _claim_row(db: Any, key: str, message: Any) -> InboundMessage:
-        """Insert the dedup row first: a concurrent twin blocks on it, then fails."""
-        row = InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message))
-        db.add(row)
-        try:
-            db.flush()
-        except IntegrityError:
-            db.rollback()
-            raise _Duplicate() from None
-        return row
 
     def _upload(self, data: bytes, filename: str) -> str:
         """Upload an image through the WeChat media API; returns its media_id."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from bot.settings import Settings
-    from models import Person
+    from models import Person, Role
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Context:
     settings: Settings
     now: datetime  # timezone-aware
     uploader: Callable[[bytes, str], str] | None = None  # (PNG bytes, file name) → WeChat media_id; wired by the webhook
+    held_roles: frozenset[Role] | None = field(default=None, repr=False)  # cache for route checks
     _person: Person | None = field(default=None, repr=False)
 
     @property

@@ -9,14 +9,17 @@ from handlers.router import Router
 from models import Role, RoleGrant
 
 
+def held_roles(ctx: Context) -> frozenset[Role]:
+    """Every role the sender holds anywhere (read once per message)."""
+    if ctx.held_roles is None:
+        stmt = select(RoleGrant.role).where(RoleGrant.person_id == ctx.person.id, RoleGrant.revoked_at.is_(None))
+        ctx.held_roles = frozenset(Role(r) for r in ctx.db.scalars(stmt.distinct()))
+    return ctx.held_roles
+
+
 def holds_any_role(ctx: Context, roles: tuple[Role, ...]) -> bool:
     """Whether the sender holds one of the roles in any organisation."""
-    stmt = select(RoleGrant.id).where(
-        RoleGrant.person_id == ctx.person.id,
-        RoleGrant.role.in_(roles),
-        RoleGrant.revoked_at.is_(None),
-    )
-    return ctx.db.scalar(stmt.limit(1)) is not None
+    return not held_roles(ctx).isdisjoint(roles)
 
 
 router = Router(role_check=holds_any_role)
