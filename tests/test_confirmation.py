@@ -12,7 +12,7 @@ from domain import polls
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.poll_create import start_confirmation
 from domain.poll_tally import classify
-from models import MeetingAttendee, MeetingStatus, PollKind, Role, Topic, TopicEvent, TopicState
+from models import MeetingAttendee, MeetingStatus, Notice, PollKind, Role, Topic, TopicEvent, TopicState
 from tests.test_polls_support import NOW, SETTINGS, TZ, meeting, person, villagers, villages
 
 C, B, N = TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSENSUS
@@ -154,8 +154,11 @@ def test_r_meet_7_confirmation_through_the_chat(bot, db):
         assert "投票成功" in bot.send(who.openid, f"投票 1 {typed}")
     closed = bot.send(convenor.openid, "结束投票 1")
     assert "同意 3、反对 1、弃权 0，同意占 75%" in closed
-    result = bot.send(folks[0].openid, "结果 1")
-    assert "表决结果：基本达成共识" in result
+    result = bot.post(bot.pusher.text(folks[0].openid, "结果 1"))
+    assert result.reply is not None and result.reply["MsgType"] == "image"  # the chart, uploaded to WeChat
+    db.expire_all()
+    pushed = db.scalars(select(Notice.body).where(Notice.body.contains("表决结果：基本达成共识"))).all()
+    assert pushed, "the result text follows the picture through the outbox"
     db.expire_all()
     assert db.get(Topic, topic.id).state is B
     assert "请发送“发起确认 会议编号”" in bot.send(convenor.openid, "发起确认")

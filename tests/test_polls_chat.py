@@ -91,10 +91,12 @@ def test_close_results_and_verify_a_receipt(bot, db):
     closed = bot.send(convenor.openid, "结束投票 1")
     assert "投票 1 已结束，共 3 人投票" in closed
     assert "已经结束" in bot.send(convenor.openid, "投票 1 1")
-    final = bot.send(folks[0].openid, "结果 1")  # no uploader wired in the webhook yet: the text itself
+    final = bot.post(bot.pusher.text(folks[0].openid, "结果 1"))  # the chart picture; its text is pushed
+    assert final.reply is not None and final.reply["MsgType"] == "image"
     db.expire_all()
     published = db.scalar(select(Poll.tally_hash))
-    assert "最终结果" in final and f"计票指纹：{published}" in final
+    pushed = "\n".join(db.scalars(select(Notice.body)).all())
+    assert "最终结果" in pushed and f"计票指纹：{published}" in pushed
     check = bot.send(folks[1].openid, f"核验 1 {receipts[1].lower()}")
     assert "已计入投票 1：2. 西头" in check and published in check and f"{receipts[1]} 2" in check
     assert "没有回执" in bot.send(folks[1].openid, "核验 1 ABCDEFGH")
