@@ -228,13 +228,15 @@ def jobs_list(state: CliState) -> None:
     from scheduler.main import last_run
 
     tz = state.settings.tz
+
+    def shown(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%m-%d %H:%M:%S") if moment else "—"
+
     for job in JOBS:
         every = job.interval(state.settings)
         last = last_run(state.services, job.id)
-        next_run = (last + timedelta(seconds=every)) if last else None
-        shown = lambda t: t.astimezone(tz).strftime("%m-%d %H:%M:%S") if t else "—"  # noqa: E731
-        click.echo(f"{job.id:<24} 每 {every:>4}s  上次 {shown(last):<14} 下次 {shown(next_run) if last else '启动时'}"
-                   f"  {job.description}")
+        following = shown(last + timedelta(seconds=every)) if last else "启动时"
+        click.echo(f"{job.id:<24} 每 {every:>4}s  上次 {shown(last):<14} 下次 {following}  {job.description}")
 
 
 @jobs.command("run-due")

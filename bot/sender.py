@@ -18,6 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.push_payloads import custom_text, template_data
 from bot.ratelimit import TokenBucket
 from bot.sender_mass import MassSender
@@ -35,6 +38,7 @@ CUSTOM_FALLBACK_ERRORS = {45015, 45047}  # outside the 48-hour window, or its qu
 CONTENT_CACHE_SECONDS = 30.0
 CONTENT_CACHE_SIZE = 256
 FLUSH_SECONDS = 0.2  # results are recorded in batches at least this often
+MAX_OUTAGE_WAIT = 30.0  # longest pause while the database or Redis is unreachable
 
 
 def default_worker_id() -> str:
@@ -70,23 +74,33 @@ class Sender:
         in_flight: set[Future[Outcome | None]] = set()
         results: list[Outcome] = []
         last_flush = time.monotonic()
+        outage = 0.0
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
             while True:
-                if not self.stop_event.is_set():
-                    self.mass.run_due(_now())
-                    if len(in_flight) < self.concurrency:  # refill in batches, not one row at a time
-                        for attempt in self._begin(self.concurrency * 2 - len(in_flight)):
-                            in_flight.add(pool.submit(self.send, attempt))
-                if in_flight:
-                    done, in_flight = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-                    results += [o for o in (self._result(f) for f in done) if o is not None]
-                if results and (not in_flight or time.monotonic() - last_flush >= FLUSH_SECONDS):
-                    self._record(results)
-                    results, last_flush = [], time.monotonic()
-                if in_flight:
+                try:
+                    if not self.stop_event.is_set():
+                        self.mass.run_due(_now())
+                        if len(in_flight) < self.concurrency:  # refill in batches, not one row at a time
+                            for attempt in self._begin(self.concurrency * 2 - len(in_flight)):
+                                in_flight.add(pool.submit(self.send, attempt))
+                    if in_flight:
+                        done, in_flight = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                        results += [o for o in (self._result(f) for f in done) if o is not None]
+                    if results and (not in_flight or time.monotonic() - last_flush >= FLUSH_SECONDS):
+                        self._record(results)
+                        results, last_flush = [], time.monotonic()
+                    if in_flight:
+                        continue
+                    if self.stop_event.is_set() or (once and self._drained(max_wait)):
+                        break
+                    outage = 0.0
+                except (SQLAlchemyError, RedisError) as exc:
+                    # Database or Redis away: keep unrecorded results (their rows stay SENDING under lease) and retry.
+                    outage = min(max(outage * 2, self.settings.delivery.poll_seconds), MAX_OUTAGE_WAIT)
+                    logger.warning("sender %s: %s; trying again in %.1fs", self.worker_id, type(exc).__name__, outage)
+                    if self.stop_event.wait(outage) and not in_flight and not results:
+                        break
                     continue
-                if self.stop_event.is_set() or (once and self._drained(max_wait)):
-                    break
                 self.stop_event.wait(self.settings.delivery.poll_seconds)
         logger.info("sender %s stopped: %s", self.worker_id, dict(self.counts))
         return self.counts

@@ -57,6 +57,7 @@ class WeChatSettings(_Section):
     )
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     use_stable_token: bool = True
+    proxy: str = ""
 
     @field_validator("encoding_aes_key")
     @classmethod

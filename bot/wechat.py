@@ -87,6 +87,10 @@ class WeChatAPI(WeChatClient):
                 api.API_BASE_URL = api.API_BASE_URL.replace(REAL_WECHAT_API, self.base_url)
         if self.base_url != REAL_WECHAT_API:
             self._http.mount(REAL_WECHAT_API + "/", _Redirect(self.base_url))
+        # Proxies come from settings only: reading the environment on every call costs ~1 ms each.
+        self._http.trust_env = False
+        if settings.proxy:
+            self._http.proxies = {"http": settings.proxy, "https": settings.proxy}
         self._lock_key = f"{key_prefix}wx:token:lock"
 
     # ---- the access token -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.notice_texts import cadence_body
-from domain.outbox import convenor_ids, create_notice
+from domain.outbox import convenor_ids, create_notice_if_new
 from domain.sweeps import each, exists
 from models import (
     Audience,
@@ -82,7 +82,7 @@ def watch_cadence(db: Session, now: datetime, settings: Settings) -> list[Notice
         if exists(db, Notice.source_key == key):
             return None
         told = [org.id] + ([org.parent_id] if overdue and org.parent_id else [])
-        return create_notice(
+        return create_notice_if_new(
             db, org=org, kind=NoticeKind.REMINDER, audience=Audience.NAMED, recipients=convenor_ids(told),
             title="协商议事会议已超期" if overdue else "协商议事会议快到期了",
             body=cadence_body(org, due, last, overdue, settings.tz), now=now, source_key=key,

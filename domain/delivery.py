@@ -38,6 +38,7 @@ ACCOUNT_CHANNELS: dict[str, tuple[str, ...]] = {
 NO_PUSH_REASON = "账号类型不支持主动推送"
 OUT_OF_WINDOW_REASON = "超过48小时没有互动，本账号无法主动推送（可发“通知”查看）"
 STALE_MEETING_REASON = "会议已改期/取消"
+STARTED_REASON = "会议已开始，提醒不再发送"
 UNFOLLOWED_REASON = "对方已取消关注"
 ACTED_REASON = "已办理，无需提醒"
 CLOSED_REASON = "通知已撤下"
@@ -150,7 +151,7 @@ def already_acted(db: Session, notice: Notice, person_id: int) -> bool:
     return bool(check and ref.isdigit() and check(db, int(ref), person_id))
 
 
-def stale_reason(db: Session, notice: Notice) -> str | None:
+def stale_reason(db: Session, notice: Notice, now: datetime) -> str | None:
     """Why a notice's unsent copies must not go out any more, or None.
 
     A closed notice (withdrawn, replaced, window over) is not pushed any more; a reminder written for a meeting
@@ -164,6 +165,8 @@ def stale_reason(db: Session, notice: Notice) -> str | None:
     if notice.meeting_version is not None:
         if meeting is None or meeting.status is not MeetingStatus.SCHEDULED or meeting.version != notice.meeting_version:
             return STALE_MEETING_REASON
+        if meeting.starts_at <= now:
+            return STARTED_REASON
     elif notice.kind in MEETING_KINDS and (meeting is None or meeting.status is MeetingStatus.CANCELLED):
         return STALE_MEETING_REASON
     return None
@@ -185,7 +188,7 @@ def begin_attempts(db: Session, ids: list[int], *, worker: str, now: datetime, s
         .where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update(of=Delivery)
     ).all()
     notices = {n.id: n for n in db.scalars(select(Notice).where(Notice.id.in_({r.notice_id for r in rows})))}
-    stale = {notice_id: stale_reason(db, notice) for notice_id, notice in notices.items()}
+    stale = {notice_id: stale_reason(db, notice, now) for notice_id, notice in notices.items()}
     lease_until = now + timedelta(seconds=settings.delivery.lease_seconds)
     attempts: list[Attempt] = []
     changes: list[dict] = []

@@ -8,10 +8,8 @@ from datetime import tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.errors import PermissionDenied
 from domain.notice_texts import fmt_time, notice_ref, shorten
-from domain.people import has_role, supervises
-from models import Delivery, DeliveryStatus, Notice, Organisation, Person, Role
+from models import Delivery, DeliveryStatus, Notice, Organisation
 
 REASONS_SHOWN = 5
 
@@ -68,7 +66,7 @@ CHANNEL_LABELS = {"template": "模板消息", "custom": "客服消息", "mass": 
 def report_text(notice: Notice, org: Organisation, report: DeliveryReport, tz: tzinfo) -> str:
     """The report as a convenor reads it."""
     lines = [
-        f"通知 {notice_ref(notice, org)}“{shorten(notice.title, 20)}”（{fmt_time(notice.created_at, tz)}发布）",
+        f"通知 {notice_ref(notice, org)}“{shorten(notice.title, 20)}”，{fmt_time(notice.created_at, tz)}发布",
         f"共 {report.total} 人：已发出 {report.sent}（微信确认送达 {report.confirmed}），"
         f"待发送 {report.waiting}，失败 {report.failed}，未发送 {report.skipped}。",
     ]
@@ -81,9 +79,3 @@ def report_text(notice: Notice, org: Organisation, report: DeliveryReport, tz: t
     if report.waiting:
         lines.append("还有人在排队发送，过几分钟再发“送达 编号”看看。")
     return "\n".join(lines)
-
-
-def require_report_access(db: Session, person: Person, org: Organisation) -> None:
-    """Convenors and secretaries of the organisation, and those who supervise it, may see 送达."""
-    if not (has_role(db, person, org, Role.CONVENOR, Role.SECRETARY) or supervises(db, person, org)):
-        raise PermissionDenied(f"只有{org.name}的召集人可以查看送达情况。")

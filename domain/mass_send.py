@@ -7,7 +7,7 @@ account may mass-send once a day), so the quota is counted from the copies alrea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import distinct, func, select, text, update
@@ -44,7 +44,7 @@ def _tagged(notice: Notice, tag_id: int) -> list:
     ]
 
 
-def month_start(now: datetime, tz) -> datetime:  # noqa: ANN001 - a tzinfo
+def month_start(now: datetime, tz: tzinfo) -> datetime:
     """Midnight on the first day of the local month."""
     local = now.astimezone(tz)
     return datetime.combine(local.date().replace(day=1), time(0, 0), tzinfo=tz)

@@ -65,7 +65,7 @@ def render_notice_pdf(notice: Notice, org: Organisation, *, qr_url: str | None, 
     story = [
         Paragraph(escape(org.name), styles["org"]),
         Paragraph(escape(notice.kind.label), styles["kind"]),
-        Paragraph(escape(notice.title), styles["title"]),
+        Paragraph(escape(notice.title.removeprefix(f"{notice.kind.label}：")), styles["title"]),
     ]
     for paragraph in (notice.body or "").splitlines() or [""]:
         if paragraph.strip():

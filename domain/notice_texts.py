@@ -25,6 +25,8 @@ RESULT_LABELS = {
 }
 MATERIAL_CHARS = 150
 SENTENCE_ENDS = "。！？!?；;"
+CLAUSE_ENDS = "，,："
+MIN_CLAUSE = 6
 
 
 def shorten(text: str, limit: int) -> str:
@@ -62,8 +64,10 @@ def reply_hint(notice: Notice, org: Organisation) -> str:
 
 def full_text(notice: Notice, org: Organisation, tz: tzinfo) -> str:
     """The notice as shown by 通知 <编号> and sent as a customer-service message."""
-    head = f"【{org.name} {notice.kind.label} {notice_ref(notice, org)}】{notice.title}"
-    lines = [head, notice.body.strip()]
+    body = notice.body.strip()
+    title = "" if body.startswith(notice.title.rstrip("…")) else notice.title  # a title cut from the text itself
+    head = f"【{org.name} {notice.kind.label} {notice_ref(notice, org)}】"
+    lines = [head + title, body] if title else [head + body]
     if notice.public_until is not None:
         window = f"公示期：{fmt_day(notice.public_from or notice.created_at, tz)}至{fmt_until(notice.public_until, tz)}"
         if notice.closed_at is not None:
@@ -76,6 +80,10 @@ def title_from_text(text: str, limit: int = 30) -> str:
     """A title for a broadcast: its first sentence, at most ``limit`` characters."""
     text = " ".join(text.split())
     cut = min((i for i in (text.find(mark) for mark in SENTENCE_ENDS) if i > 0), default=len(text))
+    if cut > limit:  # a long first sentence: stop at its first clause when that is long enough to say something
+        clause = min((i for i in (text.find(mark) for mark in CLAUSE_ENDS) if MIN_CLAUSE <= i <= limit),
+                     default=cut)
+        cut = min(cut, clause)
     return shorten(text[:cut], limit)
 
 
@@ -89,16 +97,13 @@ def meeting_lines(meeting: Meeting, tz: tzinfo) -> list[str]:
     return lines
 
 
-def relative_day(moment: datetime, now: datetime, tz: tzinfo) -> str:
-    """今天 / 明天 / 后天 / 11月30日, for the local day of ``moment`` seen from ``now``."""
-    days = (moment.astimezone(tz).date() - now.astimezone(tz).date()).days
-    return {0: "今天", 1: "明天", 2: "后天"}.get(days, fmt_day(moment, tz))
-
-
 def reminder_body(meeting: Meeting, now: datetime, tz: tzinfo) -> str:
-    """A meeting reminder (R-MEET-2): date, place, topic and the material summary."""
-    when = f"{relative_day(meeting.starts_at, now, tz)}{meeting.starts_at.astimezone(tz):%H:%M}"
-    lines = [f"{meeting.title}将于{when}召开。", *meeting_lines(meeting, tz), "请准时参加；不能参加请提前告诉召集人。"]
+    """A meeting reminder (R-MEET-2): date, place, topic and the material summary.
+
+    The date is written out (not 明天): a copy retried after midnight must still be right.
+    """
+    lines = [f"{meeting.title}将于{fmt_time(meeting.starts_at, tz)}在{meeting.place}召开。",
+             *meeting_lines(meeting, tz), "请准时参加；不能参加请提前告诉召集人。"]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -161,6 +161,20 @@ def in_force(db: Session, person: Person, now: datetime) -> list[tuple[Notice, O
         .order_by(Notice.public_from.desc(), Notice.id.desc())
     )
     return [(n, orgs[n.org_id]) for n in db.scalars(stmt)]
+
+
+def recent_personal(db: Session, person: Person, now: datetime, *, days: int = 7,
+                    limit: int = 5) -> list[tuple[Notice, Organisation]]:
+    """Pushes addressed to the person (reminders, feedback) in the last ``days``, newest first."""
+    stmt = (
+        select(Notice, Organisation)
+        .join(Delivery, Delivery.notice_id == Notice.id).join(Organisation, Organisation.id == Notice.org_id)
+        .where(Delivery.person_id == person.id, Notice.public_until.is_(None),
+               Notice.created_at > now - timedelta(days=days), Notice.created_at <= now)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
+    return [(n, o) for n, o in db.execute(stmt)]
 
 
 def find_notice(db: Session, person: Person, ref: str) -> tuple[Notice, Organisation]:

@@ -29,6 +29,7 @@ from models import (
 from models.outbox import DeliveryPlan
 
 UNREACHABLE_REASON = "对方未关注公众号或没有微信"
+REUSED_KEY = "outbox.reused_notice_ids"  # in Session.info: notices create_notice found already made
 
 PersonIds = Select[tuple[int]] | CompoundSelect
 
@@ -143,6 +144,7 @@ def create_notice(
     if source_key:
         existing = db.scalar(select(Notice).where(Notice.source_key == source_key))
         if existing is not None:
+            db.info.setdefault(REUSED_KEY, set()).add(existing.id)
             return existing
     if public_until is None and public_days is not None:
         public_until = now + timedelta(days=public_days)
@@ -169,6 +171,12 @@ def create_notice(
     query = recipients if recipients is not None else audience_ids(org, audience, topic=topic, meeting_id=meeting_id)
     queue_deliveries(db, notice, query, send_at or now)
     return notice
+
+
+def create_notice_if_new(db: Session, **kwargs: object) -> Notice | None:
+    """``create_notice``, but None when its source_key was already used (another run made it)."""
+    notice = create_notice(db, **kwargs)  # type: ignore[arg-type]
+    return None if notice.id in db.info.get(REUSED_KEY, set()) else notice
 
 
 def queue_deliveries(db: Session, notice: Notice, person_ids: PersonIds, due: datetime) -> int:

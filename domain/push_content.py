@@ -37,8 +37,7 @@ def push_content(db: Session, notice: Notice, tz: tzinfo) -> PushContent:
         note = "请准时参加"
     else:
         note = shorten(notice.body, 20)
-    title = f"{notice.kind.label}：{notice.title}" if notice.kind is not NoticeKind.GENERAL else notice.title
-    return PushContent(title=title, when=when, where=where, note=note, hint=hint,
+    return PushContent(title=notice.title, when=when, where=where, note=note, hint=hint,
                        text=f"{full_text(notice, org, tz)}\n{hint}。")
 
 

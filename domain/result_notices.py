@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.notice_texts import closed_body, feedback_body, result_body, shorten
-from domain.outbox import convenor_ids, create_notice, public_window_end
+from domain.outbox import convenor_ids, create_notice, create_notice_if_new, public_window_end
 from domain.sweeps import each, exists
 from models import Audience, Notice, NoticeKind, Organisation, Topic, TopicEvent, TopicState
 
@@ -57,14 +57,14 @@ def publish_results(db: Session, now: datetime, settings: Settings) -> list[Noti
             return None  # done already, or recorded before the window we could still honour
         until = public_window_end(now, days, tz)
         label = "落实公示" if stage == "implemented" else "结果公示"
-        notice = create_notice(
+        notice = create_notice_if_new(
             db, org=topic.org, kind=NoticeKind.RESULT_NOTICE, audience=Audience.FOLLOWERS,
             title=f"{label}：议题 {topic.number} {shorten(topic.title, 40)}",
             body=result_body(topic, topic.state, until, tz), now=now, topic=topic, public_until=until, source_key=key,
         )
-        if exists(db, Notice.kind == NoticeKind.FEEDBACK, Notice.topic_id == topic.id,
-                  Notice.created_at >= entered):
-            return notice  # the proposers were already told at the transition itself
+        if notice is None or exists(db, Notice.kind == NoticeKind.FEEDBACK, Notice.topic_id == topic.id,
+                                    Notice.created_at >= entered):
+            return notice  # another run made it, or the proposers were told at the transition itself
         create_notice(
             db, org=topic.org, kind=NoticeKind.FEEDBACK, audience=Audience.TOPIC_PEOPLE,
             title=f"您的议题 {topic.number} 有了结果", body=feedback_body(topic, topic.state, until, tz),

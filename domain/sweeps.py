@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.notice_texts import implementation_body, late_notice_body, reminder_body, topic_notice_body
-from domain.outbox import audience_ids, convenor_ids, create_notice, public_window_end
+from domain.outbox import audience_ids, convenor_ids, create_notice, create_notice_if_new, public_window_end
 from models import Audience, Meeting, MeetingStatus, Notice, NoticeKind, Topic, TopicEvent, TopicState
 
 if TYPE_CHECKING:
@@ -74,14 +74,14 @@ def publish_topic_notices(db: Session, now: datetime, settings: Settings) -> lis
         if exists(db, Notice.kind == NoticeKind.TOPIC_NOTICE, Notice.topic_id == topic.id, Notice.closed_at.is_(None)):
             return None
         until = max(public_window_end(now, days, tz), meeting.starts_at)
-        notice = create_notice(
+        notice = create_notice_if_new(
             db, org=meeting.org, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
             title=f"议题 {topic.number} {topic.title}", body=topic_notice_body(topic, meeting, until, tz), now=now,
             topic=topic, meeting_id=meeting.id, public_until=until,
             source_key=f"topic-notice:t{topic.id}:m{meeting.id}:v{meeting.version}",
         )
         earliest = now + timedelta(days=days)
-        if meeting.starts_at < earliest:
+        if notice is not None and meeting.starts_at < earliest:
             create_notice(
                 db, org=meeting.org, kind=NoticeKind.REMINDER, audience=Audience.NAMED,
                 recipients=convenor_ids([meeting.org_id]), title=f"议题 {topic.number} 公示不足{days}天",
@@ -94,38 +94,39 @@ def publish_topic_notices(db: Session, now: datetime, settings: Settings) -> lis
 
 
 # ---- R-MEET-2 ---------------------------------------------------------------------------------------
-def latest_due(offsets: Iterable[int], starts_at: datetime, now: datetime) -> int | None:
-    """The smallest offset (hours before start) already reached: after downtime only the latest reminder goes out."""
+def current_offset(offsets: Iterable[int], starts_at: datetime, now: datetime) -> int | None:
+    """The reminder whose window ``now`` is in: the smallest offset (hours before start) already reached.
+
+    After downtime only that one goes out, never a pile of missed ones.
+    """
     due = [h for h in offsets if starts_at - timedelta(hours=h) <= now < starts_at]
     return min(due) if due else None
 
 
 def remind_meetings(db: Session, now: datetime, settings: Settings) -> list[Notice]:
-    """Queue the reminders that are due: attendees at each offset, followers at theirs (R-MEET-2)."""
-    to_attendees = settings.scheduler.reminder_offsets_hours
-    to_followers = settings.scheduler.follower_reminder_offsets_hours
+    """Queue the reminder of the current window: to the attendees and/or all followers, by their offsets."""
+    to_attendees = set(settings.scheduler.reminder_offsets_hours)
+    to_followers = set(settings.scheduler.follower_reminder_offsets_hours)
     longest = max([*to_attendees, *to_followers, 0])
-    made: list[Notice] = []
 
     def make(meeting: Meeting) -> Notice | None:
-        a, f = latest_due(to_attendees, meeting.starts_at, now), latest_due(to_followers, meeting.starts_at, now)
-        created = None
-        for hours in sorted({h for h in (a, f) if h is not None}, reverse=True):
-            audience = (Audience.MEETING_PUBLIC if a == f else Audience.ATTENDEES if hours == a
-                        else Audience.FOLLOWERS)
-            created = create_notice(
-                db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=audience,
-                recipients=audience_ids(meeting.org, audience, meeting_id=meeting.id),
-                title=f"会议提醒：{meeting.title}", body=reminder_body(meeting, now, settings.tz), now=now,
-                topic=meeting.topic, meeting_id=meeting.id, meeting_version=meeting.version,
-                skip_if_acted=f"meeting:{meeting.id}",
-                source_key=f"meet-remind:m{meeting.id}:v{meeting.version}:{hours}h",
-            )
-            made.append(created)
-        return None
+        hours = current_offset(to_attendees | to_followers, meeting.starts_at, now)
+        if hours is None:
+            return None
+        key = f"meet-remind:m{meeting.id}:v{meeting.version}:{hours}h"
+        if exists(db, Notice.source_key == key):
+            return None
+        audience = (Audience.MEETING_PUBLIC if hours in to_attendees and hours in to_followers
+                    else Audience.ATTENDEES if hours in to_attendees else Audience.FOLLOWERS)
+        return create_notice_if_new(
+            db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=audience,
+            recipients=audience_ids(meeting.org, audience, meeting_id=meeting.id),
+            title=f"会议提醒：{meeting.title}", body=reminder_body(meeting, now, settings.tz), now=now,
+            topic=meeting.topic, meeting_id=meeting.id, meeting_version=meeting.version,
+            skip_if_acted=f"meeting:{meeting.id}", source_key=key,
+        )
 
-    each(db, upcoming(db, now, within=timedelta(hours=longest)), make, "meeting reminders")
-    return made
+    return each(db, upcoming(db, now, within=timedelta(hours=longest)), make, "meeting reminders")
 
 
 # ---- R-RES-3 ----------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def summarise_implementation(db: Session, now: datetime, settings: Settings) -> 
             Topic.org_id == meeting.org_id, Topic.state == TopicState.IMPLEMENTING).order_by(Topic.id)))
         if not done and not ongoing:
             return None
-        return create_notice(
+        return create_notice_if_new(
             db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=Audience.ATTENDEES,
             title=f"落实情况通报：{meeting.title}", body=implementation_body(meeting, done, ongoing, settings.tz),
             now=now, meeting_id=meeting.id, source_key=key,

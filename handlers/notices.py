@@ -9,7 +9,7 @@ from collections.abc import Callable
 from domain import delivery_results, mass_send, notices
 from domain.delivery_report import delivery_report, report_text
 from domain.errors import DomainError
-from domain.notice_texts import fmt_until, full_text, notice_ref, reply_hint, shorten
+from domain.notice_texts import fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
 from domain.orgs import BINDABLE_KINDS, find_by_invite
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
@@ -37,8 +37,7 @@ def _as_typed(ctx: Context, keyword: str, rest: str) -> str:
 def _preview(ctx: Context, keyword: str, rest: str, audience: Audience) -> str:
     org = notices.convenor_org(ctx.db, ctx.person)
     preview = notices.preview_broadcast(ctx.db, person=ctx.person, org=org, text=_as_typed(ctx, keyword, rest),
-                                        now=ctx.now,
-                                        settings=ctx.settings, audience=audience)
+                                        now=ctx.now, settings=ctx.settings, audience=audience)
     set_state(ctx, DialogState(DIALOG, "confirm", {"preview": preview.to_dict(), "token": secrets.token_hex(8)}))
     unreachable = preview.total - preview.reachable
     lines = [
@@ -46,7 +45,7 @@ def _preview(ctx: Context, keyword: str, rest: str, audience: Audience) -> str:
         f"【{preview.title}】",
         shorten(preview.text, 200),
         f"接收：{AUDIENCE_LABELS[preview.audience]} {preview.reachable} 人"
-        + (f"（另有 {unreachable} 人已取消关注，收不到）" if unreachable else ""),
+        + (f"（另有 {unreachable} 人没有关注公众号，收不到推送）" if unreachable else ""),
         f"公示：{preview.public_days} 天，至{fmt_until(preview.public_until, ctx.settings.tz)}",
         "回复“确认”发布，回复“取消”放弃。",
     ]
@@ -86,16 +85,21 @@ def show_notices(ctx: Context, rest: str) -> str:
         notice, org = notices.find_notice(ctx.db, ctx.person, rest)
         return full_text(notice, org, ctx.settings.tz)
     found = notices.in_force(ctx.db, ctx.person, ctx.now)
-    if not found:
+    personal = notices.recent_personal(ctx.db, ctx.person, ctx.now)
+    if not found and not personal:
         return "现在没有正在公示的通知。有新通知会推送给您。"
     tz = ctx.settings.tz
-    lines = [f"正在公示的通知（{len(found)} 条）："]
+    lines = [f"正在公示的通知（{len(found)} 条）：" if found else "现在没有正在公示的通知。"]
     for notice, org in found[:LIST_LIMIT]:
         until = fmt_until(notice.public_until, tz) if notice.public_until else ""
         lines.append(f"{notice_ref(notice, org)}．{notice.kind.label}：{shorten(notice.title, 24)}（至{until}）")
     if len(found) > LIST_LIMIT:
         lines.append(f"……另有 {len(found) - LIST_LIMIT} 条较早的通知。")
-    lines.append("回复“通知 编号”查看全文，例如：通知 " + notice_ref(*found[0]))
+    if personal:
+        lines.append("最近发给您的：")
+        lines += [f"{notice_ref(n, o)}．{shorten(n.title, 24)}（{fmt_day(n.created_at, tz)}）" for n, o in personal]
+    example = (found or personal)[0]
+    lines.append("回复“通知 编号”查看全文，例如：通知 " + notice_ref(*example))
     return "\n".join(lines)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from domain import notices
@@ -27,7 +29,7 @@ def test_r_role_4_convenor_broadcast_previews_then_queues_on_confirm(bot, db):
     assert "已发布：通知 1" in reply and "送达 1" in reply
     notice = db.scalar(select(Notice))
     assert notice.kind is NoticeKind.GENERAL and notice.org_id == w["v1"].id
-    assert notice.title == "本周六上午9点在村委会议室开会，商量村东头道路硬化，请大家准时参加"[:29] + "…"
+    assert notice.title == "本周六上午9点在村委会议室开会"  # the first clause of a long first sentence
     recipients = set(db.scalars(select(Delivery.openid).where(Delivery.notice_id == notice.id)))
     assert recipients == {"conv-1", "member-1", "fan-1", "fan-2", "fan-3"}  # never 红旗村's follower
     assert bot.send("conv-1", "确认") != reply  # the dialog ended: a second 确认 queues nothing
@@ -117,6 +119,8 @@ def test_non_public_notice_visible_only_to_its_recipients(db, services):
     db.commit()
     found, _ = notices.find_notice(db, w["fans"][0], "1")
     assert found.title == "您的议题有进展"
+    assert [n.id for n, _ in notices.recent_personal(db, w["fans"][0], _now() + timedelta(days=1))] == [found.id]
+    assert notices.recent_personal(db, w["fans"][0], _now() + timedelta(days=8)) == []
     import pytest
 
     from domain.errors import NotFound
@@ -220,3 +224,23 @@ def test_pushes_go_by_template_or_by_customer_service_inside_48_hours(bot, db, f
     assert custom["openid"] == "conv-1"
     content = custom["body"]["text"]["content"]
     assert content.startswith("【东风村 通知 1】") and TEXT in content and "回复“通知 1”查看全文" in content
+
+
+def test_missed_personal_pushes_are_listed_too(bot, db):
+    w = world(db)
+    from datetime import UTC, datetime
+
+    from domain.outbox import push_to
+
+    push_to(db, [w["fans"][0]], org=w["v1"], title="会议提醒：东风村协商议事会", body="……", now=datetime.now(UTC))
+    db.commit()
+    listing = bot.send("fan-1", "通知")
+    assert "现在没有正在公示的通知" in listing and "最近发给您的" in listing and "会议提醒：东风村协商议事会" in listing
+    assert "最近发给您的" not in bot.send("fan-2", "通知")
+
+
+def test_township_notice_qr_shows_the_notice_without_binding_to_the_township(bot, db):
+    w = world(db)
+    _publish(bot, "conv-town", "全镇秸秆禁烧，请各村村民配合。")
+    reply = bot.post(bot.pusher.subscribe("passer-by", scene=f"n_{w['town'].invite_code}_1")).text
+    assert "【幸福镇 通知 镇1】" in reply and "绑定成功" not in reply and "镇或县级" not in reply

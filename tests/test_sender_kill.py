@@ -93,7 +93,7 @@ def test_sigkill_mid_broadcast_then_restart_everyone_gets_exactly_one(db, servic
     fake_wechat.clear_faults()
     restarted = [subprocess.Popen([SHANGLIANG, "sender", "--once", "--max-wait", "20", "--worker-id", f"restart-{n}",
                                    "--concurrency", "16"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for n in (1, 2)]
+                 for n in (1,)]
     for proc in restarted:
         try:
             _, err = proc.communicate(timeout=120)
