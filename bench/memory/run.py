@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
-
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 
