@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,21 @@ def ensure_person(db: Session, openid: str) -> Person:
         return person
     db.execute(insert(Person).values(openid=openid, subscribed=True).on_conflict_do_nothing())
     return db.scalars(select(Person).where(Person.openid == openid)).one()
+
+
+def load_sender(db: Session, openid: str) -> tuple[Person, frozenset[Role]]:
+    """The person behind an openid with every role they hold, in one query (created on first contact)."""
+    roles = func.array_remove(func.array_agg(RoleGrant.role.distinct()), None)
+    stmt = (
+        select(Person, roles)
+        .outerjoin(RoleGrant, (RoleGrant.person_id == Person.id) & RoleGrant.revoked_at.is_(None))
+        .where(Person.openid == openid)
+        .group_by(Person.id)
+    )
+    row = db.execute(stmt).first()
+    if row is None:
+        return ensure_person(db, openid), frozenset()
+    return row[0], frozenset(Role(r) for r in row[1])
 
 
 def find_person(db: Session, openid: str) -> Person | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from domain.people import ensure_person
+from domain.people import load_sender
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,7 +38,7 @@ class Context:
     def person(self) -> Person:
         """The sender, created on first contact."""
         if self._person is None:
-            self._person = ensure_person(self.db, self.openid)
+            self._person, self.held_roles = load_sender(self.db, self.openid)
         return self._person
 
     def rkey(self, *parts: object) -> str:

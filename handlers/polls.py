@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from domain import polls, proxy
+from domain import polls
 from domain.answers import format_local, parse_choices
 from domain.errors import InvalidInput, NotFound
 from domain.outbox import push_to
@@ -19,19 +19,16 @@ from domain.poll_create import rules_line, start_confirmation
 from domain.poll_tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
 from domain.receipts import check_receipt
 from handlers.context import Context
+from handlers.proxy import acting_villager
 from handlers.registry import router
 from handlers.router import ImageReply, PrivateText
-from models import Meeting, NoticeKind, Person, Poll, PollKind, Role
+from models import Meeting, NoticeKind, Poll, PollKind, Role
 
 logger = logging.getLogger(__name__)
 
 
 def _when(ctx: Context, moment: datetime) -> str:
     return format_local(moment, ctx.settings.tz)
-
-
-def _acting_for(ctx: Context) -> Person | None:
-    return proxy.acting_for(ctx.db, ctx.redis, ctx.rkey, ctx.person, ctx.now)
 
 
 def _listing(ctx: Context) -> str:
@@ -75,7 +72,7 @@ def _show(ctx: Context, poll: Poll) -> str:
 def _vote(ctx: Context, poll: Poll, answer: str) -> str:
     picked = parse_choices(answer, [o.label for o in poll.options], multiple=poll.multiple,
                            max_choices=poll.max_choices)
-    villager = _acting_for(ctx)
+    villager = acting_villager(ctx)
     voter = villager or ctx.person
     vote = polls.cast_vote(ctx.db, poll, voter, picked, ctx.now, tz=ctx.settings.tz,
                            by_proxy=ctx.person if villager else None)

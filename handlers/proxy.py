@@ -6,7 +6,7 @@ from domain import proxy
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import chinese_number, strip_trailing
-from handlers.registry import router
+from handlers.registry import holds_any_role, router
 from models import Person, Role
 
 DIALOG = "proxy"
@@ -14,9 +14,19 @@ YES = {"确认", "确定", "是", "是的", "好", "好的", "对", "开始"}
 USAGE = "请发送“代办 村民姓名”或“代办 手机后4位”，例如：代办 张三。"
 
 
+AGENT_ROLES = (Role.GRID_WORKER, Role.CONVENOR)
+
+
+def acting_villager(ctx: Context) -> Person | None:
+    """The villager the sender is acting for right now (代办), or None."""
+    if not holds_any_role(ctx, AGENT_ROLES):  # most senders can never act for anyone: no lookups
+        return None
+    return proxy.acting_for(ctx.db, ctx.redis, ctx.rkey, ctx.person, ctx.now)
+
+
 def acting_subject(ctx: Context) -> tuple[Person, Person | None]:
     """(whom an act is for, the agent when someone is acting for a villager)."""
-    villager = proxy.acting_for(ctx.db, ctx.redis, ctx.rkey, ctx.person, ctx.now)
+    villager = acting_villager(ctx)
     return (villager, ctx.person) if villager is not None else (ctx.person, None)
 
 
@@ -34,7 +44,7 @@ def _ask_confirm(ctx: Context, person: Person) -> str:
             f"回复“确认”开始代办（{minutes} 分钟没有操作会自动结束），回复“取消”放弃。")
 
 
-@router.keyword("代办", roles=(Role.GRID_WORKER, Role.CONVENOR))
+@router.keyword("代办", roles=AGENT_ROLES)
 def start_proxy(ctx: Context, rest: str) -> str:
     """代办 姓名或手机后4位：替不方便用手机的村民提议、联名"""
     if not rest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from domain import proxy, questionnaires
+from domain import questionnaires
 from domain.answers import RATING_HINT, choice_hint, format_local
 from domain.errors import InvalidInput
 from domain.poll_tally import PollPhase
@@ -17,6 +17,7 @@ from domain.questionnaire_results import describe, summary_for, summary_text
 from domain.questionnaires import Mode
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
+from handlers.proxy import acting_villager
 from handlers.registry import router
 from models import Question, QuestionKind, Questionnaire, QuestionnaireAnswer, QuestionnaireResponse, Role
 
@@ -97,7 +98,7 @@ def questionnaire(ctx: Context, rest: str) -> str:
         return _listing(ctx)
     q = questionnaires.ensure_final(ctx.db, questionnaires.find_questionnaire(ctx.db, ctx.person, rest.split(" ")[0]),
                                     ctx.now)
-    villager = proxy.acting_for(ctx.db, ctx.redis, ctx.rkey, ctx.person, ctx.now)
+    villager = acting_villager(ctx)
     response, mode, position = questionnaires.begin(ctx.db, q, villager or ctx.person, ctx.now,
                                                     by_proxy=ctx.person if villager else None)
     if position is None:

@@ -11,6 +11,7 @@ from models import Role, RoleGrant
 
 def held_roles(ctx: Context) -> frozenset[Role]:
     """Every role the sender holds anywhere (read once per message)."""
+    ctx.person  # noqa: B018 - loading the sender loads their roles too
     if ctx.held_roles is None:
         stmt = select(RoleGrant.role).where(RoleGrant.person_id == ctx.person.id, RoleGrant.revoked_at.is_(None))
         ctx.held_roles = frozenset(Role(r) for r in ctx.db.scalars(stmt.distinct()))

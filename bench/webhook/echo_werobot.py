@@ -10,6 +10,7 @@ robot = WeRoBot(
     token=os.environ.get("BENCH_TOKEN", "benchtoken"),
     encoding_aes_key=os.environ.get("BENCH_AES_KEY") or None,
     app_id=os.environ.get("BENCH_APP_ID") or None,
+    enable_session=False,  # its default SQLite session store fails under threads
 )
 
 
