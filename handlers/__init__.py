@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 from handlers.registry import router
 
+ROUTE_MODULES = ("topics", "proxy", "polls", "questionnaires", "notices", "basic")
 _loaded = False
 
 
@@ -12,16 +15,10 @@ def load_routes() -> None:
     global _loaded
     if _loaded:
         return
-    # Declared order matters only for ties; exact keywords beat prefixes anyway.
-    from handlers import (
-        basic,  # noqa: F401
-        notices,  # noqa: F401
-        polls,  # noqa: F401
-        proxy,  # noqa: F401
-        questionnaires,  # noqa: F401
-        topics,  # noqa: F401  (registers routes)
-    )
-
+    # Feature modules register their routes when imported, in this order; help lists them the same
+    # way (what villagers do most comes first). Exact keywords beat prefixes whatever the order.
+    for name in ROUTE_MODULES:
+        importlib.import_module(f"handlers.{name}")
     _loaded = True
 
 

@@ -21,11 +21,33 @@ WELCOME = (
 )
 
 
-def help_reply(ctx: Context) -> str:
-    """Help built from the routes this user may use."""
-    lines = router.help_lines(ctx)
+# Sections of the short help, for people whose roles make the full list too long for one reply.
+SECTIONS = {"topics": "议题", "topic_review": "议题办理", "proxy": "代办", "polls": "投票", "poll_start": "投票",
+            "questionnaires": "问卷", "notices": "通知", "basic": "其他"}
+HELP_BUDGET_BYTES = 1500
+
+
+def _keyword(line: str) -> str:
+    return line.split("：", 1)[0].split(" ", 1)[0]
+
+
+def help_reply(ctx: Context, about: str = "") -> str:
+    """Help built from the routes this user may use; short sections when the full list is too long."""
+    entries = router.help_entries(ctx)
+    if about:
+        hits = [line for _, line in entries if _keyword(line) == about or line.startswith(about)]
+        return "\n".join(f"· {line}" for line in hits) if hits else f"没有“{about}”这个用法。发送“帮助”查看全部。"
     head = "您可以发送：" if ctx.person.home_org_id else "您还没绑定村（社区），先发送“绑定 邀请码”。\n您可以发送："
-    return head + "\n" + "\n".join(f"· {line}" for line in lines)
+    full = head + "\n" + "\n".join(f"· {line}" for _, line in entries)
+    if len(full.encode("utf-8")) <= HELP_BUDGET_BYTES:
+        return full
+    sections: dict[str, list[str]] = {}
+    for module, line in entries:
+        words = sections.setdefault(SECTIONS.get(module, "其他"), [])
+        if _keyword(line) not in words:
+            words.append(_keyword(line))
+    body = "\n".join(f"【{name}】{'、'.join(words)}" for name, words in sections.items())
+    return f"{head}\n{body}\n发送“帮助 关键词”看具体用法，例如：帮助 提议"
 
 
 def _bind_reply(ctx: Context, invite: str) -> str:
@@ -76,7 +98,7 @@ def set_name(ctx: Context, rest: str) -> str:
 @router.keyword("帮助", "菜单", "?", "help", "HELP", "Help")
 def show_help(ctx: Context, rest: str) -> str:
     """帮助：查看可以发送的内容"""
-    return help_reply(ctx)
+    return help_reply(ctx, strip_trailing(rest).strip(" 。，,.!！?？"))
 
 
 router.fallback = lambda ctx: "没看懂这句话。\n" + help_reply(ctx)

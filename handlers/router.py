@@ -180,4 +180,9 @@ class Router:
 
     def help_lines(self, ctx: Context) -> list[str]:
         """The help line of every visible route this sender may use, in declared order."""
-        return [r.help for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r)]
+        return [line for _, line in self.help_entries(ctx)]
+
+    def help_entries(self, ctx: Context) -> list[tuple[str, str]]:
+        """(feature module, help line) of every visible route this sender may use, in declared order."""
+        return [(r.func.__module__.rsplit(".", 1)[-1], r.help)
+                for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r)]

@@ -30,3 +30,18 @@ def test_r_role_4_me_lists_roles(bot, db):
     people.grant_role(db, person, village, Role.CONVENOR)
     db.commit()
     assert "东风村召集人" in bot.send("u-conv", "我的")
+
+def test_help_long_list_becomes_sections_and_help_keyword_explains(bot, db):
+    orgs.create_org(db, code="t1", name="幸福镇", kind=OrgKind.TOWNSHIP)
+    village = orgs.create_org(db, code="v1", name="东风村", kind=OrgKind.VILLAGE, parent_code="t1")
+    boss = people.ensure_person(db, "u-boss")
+    boss.home_org = village
+    for role in (Role.CONVENOR, Role.PARTY_REVIEWER, Role.GRID_WORKER, Role.MEMBER):
+        people.grant_role(db, boss, village, role)
+    db.commit()
+    reply = bot.send("u-boss", "帮助")
+    assert len(reply.encode()) <= 2000 and "【议题】" in reply and "帮助 关键词" in reply
+    assert "提议 内容" in bot.send("u-boss", "帮助 提议")
+    assert "没有“跳舞”这个用法" in bot.send("u-boss", "帮助 跳舞")
+    plain = bot.send("u-plain", "帮助")
+    assert "· 提议 内容" in plain  # ordinary villagers see every line in full
