@@ -161,3 +161,27 @@ def find_by_ref(db: Session, ref: str) -> Person:
     if person is None:
         raise NotFound(f"找不到用户 {ref}。")
     return person
+
+
+def role_holders(db: Session, org: Organisation, *roles: Role) -> list[Person]:
+    """People holding one of the roles in the organisation (active grants)."""
+    stmt = (
+        select(Person)
+        .join(RoleGrant, RoleGrant.person_id == Person.id)
+        .where(RoleGrant.org_id == org.id, RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None))
+        .distinct()
+        .order_by(Person.id)
+    )
+    return list(db.scalars(stmt))
+
+
+def role_orgs(db: Session, person: Person, *roles: Role) -> list[Organisation]:
+    """Organisations in which the person holds one of the roles."""
+    stmt = (
+        select(Organisation)
+        .join(RoleGrant, RoleGrant.org_id == Organisation.id)
+        .where(RoleGrant.person_id == person.id, RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None))
+        .distinct()
+        .order_by(Organisation.id)
+    )
+    return list(db.scalars(stmt))

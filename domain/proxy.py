@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from domain import people
 from domain.errors import InvalidInput, PermissionDenied, ServiceBusy
-from domain.topic_refs import role_orgs
+from domain.people import role_orgs
 from models import Organisation, Person, Role
 from models.topics import ProxySession
 

@@ -9,27 +9,15 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit, outbox
+from domain.people import role_holders
 from domain.topic_states import level_of
 from domain.topic_text import agent_title, push_body, short_title
-from models import NoticeKind, Organisation, OrgKind, Person, Role, RoleGrant, Topic, TopicEvent, TopicState
+from models import NoticeKind, Organisation, OrgKind, Person, Role, Topic, TopicEvent, TopicState
 
 logger = logging.getLogger(__name__)
-
-
-def role_holders(db: Session, org: Organisation, *roles: Role) -> list[Person]:
-    """People holding one of the roles in the organisation (active grants)."""
-    stmt = (
-        select(Person)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.org_id == org.id, RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None))
-        .distinct()
-        .order_by(Person.id)
-    )
-    return list(db.scalars(stmt))
 
 
 def _reachable(person: Person) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.topic_refs import role_orgs
+from domain.people import role_orgs
 from domain.topic_states import GRASSROOTS, level_of
 from models import Organisation, Person, Role, Topic, TopicCosigner, TopicState
 

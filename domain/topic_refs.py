@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from domain import orgs as org_ops
 from domain import people
 from domain.errors import InvalidInput, NotFound
-from models import Organisation, Person, Role, RoleGrant, Topic, TopicCosigner
+from domain.people import role_orgs
+from models import Organisation, Person, Role, Topic, TopicCosigner
 
 REF_RE = re.compile(r"^(?:(?P<org>[A-Za-z0-9][A-Za-z0-9-]{0,39})/)?(?:(?P<year>\d{4})[-年])?(?P<seq>\d{1,5})$")
 BAD_REF = "议题编号写法不对。请写成 2026-007，或只写 7（今年的第 7 号）。"
@@ -54,18 +55,6 @@ def split_ref(text: str) -> tuple[str, str]:
     if not head:
         raise InvalidInput(BAD_REF)
     return head, rest.strip()
-
-
-def role_orgs(db: Session, person: Person, *roles: Role) -> list[Organisation]:
-    """Organisations in which the person holds one of the roles."""
-    stmt = (
-        select(Organisation)
-        .join(RoleGrant, RoleGrant.org_id == Organisation.id)
-        .where(RoleGrant.person_id == person.id, RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None))
-        .distinct()
-        .order_by(Organisation.id)
-    )
-    return list(db.scalars(stmt))
 
 
 def with_subtrees(db: Session, roots: Iterable[Organisation]) -> list[Organisation]:

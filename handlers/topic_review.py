@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain import meetings, topic_feedback, topic_queries, topic_refs, topics
+from domain import meetings, people, topic_feedback, topic_queries, topic_refs, topics
 from domain.errors import InvalidInput
 from domain.topic_text import local_time_with_weekday, short_title
 from handlers.context import Context
@@ -27,13 +27,13 @@ COUNCIL_ROLES = (Role.CONVENOR, Role.PARTY_REVIEWER, Role.UPPER_OFFICE, Role.SEC
 
 
 def _convenor_topic(ctx: Context, ref: str, *states: TopicState) -> Topic:
-    among = topic_refs.role_orgs(ctx.db, ctx.person, Role.CONVENOR)
+    among = people.role_orgs(ctx.db, ctx.person, Role.CONVENOR)
     return topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz,
                               narrow=(lambda t: t.state in states) if states else None)
 
 
 def _reviewer_topic(ctx: Context, ref: str) -> Topic:
-    among = topic_refs.with_subtrees(ctx.db, topic_refs.role_orgs(ctx.db, ctx.person, Role.PARTY_REVIEWER))
+    among = topic_refs.with_subtrees(ctx.db, people.role_orgs(ctx.db, ctx.person, Role.PARTY_REVIEWER))
     return topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz,
                               narrow=lambda t: t.state in (S.SUBMITTED, S.REVIEWED))
 
@@ -141,8 +141,8 @@ def schedule(ctx: Context, rest: str) -> str:
 @router.keyword("议题清单", "全部议题", roles=COUNCIL_ROLES)
 def topic_list(ctx: Context, rest: str) -> str:
     """议题清单：本村（本镇及下属村）正在办理的议题"""
-    own = topic_refs.role_orgs(ctx.db, ctx.person, *COUNCIL_ROLES)
-    orgs = topic_refs.with_subtrees(ctx.db, topic_refs.role_orgs(ctx.db, ctx.person, *topic_refs.SUPERVISING_ROLES))
+    own = people.role_orgs(ctx.db, ctx.person, *COUNCIL_ROLES)
+    orgs = topic_refs.with_subtrees(ctx.db, people.role_orgs(ctx.db, ctx.person, *topic_refs.SUPERVISING_ROLES))
     orgs += [o for o in own if o.id not in {x.id for x in orgs}]
     found = topic_queries.list_topics(ctx.db, orgs, open_only=True)
     if not found:

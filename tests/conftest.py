@@ -149,10 +149,16 @@ def db(services: Services) -> Iterator[object]:
         yield session
 
 
-@pytest.fixture
-def bot(services: Services) -> Iterator[object]:
-    """A live bot in plain mode."""
+@pytest.fixture(scope="module")
+def module_bot(session_services: Services) -> Iterator[object]:
+    """A live bot in plain mode, started once per test module."""
     from tests.driver import live_bot
 
-    with live_bot(services) as running:
+    with live_bot(session_services) as running:
         yield running
+
+
+@pytest.fixture
+def bot(module_bot: object, services: Services) -> object:
+    """The module's live bot, with every table emptied for this test."""
+    return module_bot

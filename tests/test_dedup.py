@@ -18,17 +18,6 @@ from tests.driver import live_bot
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
-@pytest.fixture(scope="module")
-def plain_bot(session_services):
-    with live_bot(session_services) as running:
-        yield running
-
-
-@pytest.fixture
-def bot(plain_bot, services):
-    return plain_bot
-
-
 @pytest.fixture
 def village(db):
     orgs.create_org(db, code="t1", name="幸福镇", kind=OrgKind.TOWNSHIP)

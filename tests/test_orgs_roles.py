@@ -17,20 +17,8 @@ from handlers.normalize import normalise
 from handlers.registry import holds_any_role
 from handlers.router import Router
 from models import Organisation, OrgKind, Person, PlatformKind, Role, RoleGrant
-from tests.driver import live_bot
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def plain_bot(session_services):
-    with live_bot(session_services) as running:
-        yield running
-
-
-@pytest.fixture
-def bot(plain_bot, services):
-    return plain_bot
 
 
 @pytest.fixture
