@@ -35,6 +35,12 @@ def template_data(content: PushContent, tz: tzinfo) -> dict[str, dict[str, Any]]
     }
 
 
+def template_message(openid: str, template_id: str, data: dict[str, dict[str, Any]], *,
+                     client_msg_id: str) -> dict[str, Any]:
+    """The body of a template send, with WeChat's idempotency key (a repeat is answered, not delivered)."""
+    return {"touser": openid, "template_id": template_id, "data": data, "client_msg_id": client_msg_id[:64]}
+
+
 def custom_text(content: PushContent) -> str:
     """The full text for a customer-service or mass message, cut to about 2 KB."""
     text = content.text

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.push_payloads import custom_text, template_data
+from bot.push_payloads import custom_text, template_data, template_message
 from bot.ratelimit import TokenBucket
 from bot.sender_mass import MassSender
 from bot.services import Services
@@ -39,6 +42,7 @@ CONTENT_CACHE_SECONDS = 30.0
 CONTENT_CACHE_SIZE = 256
 FLUSH_SECONDS = 0.2  # results are recorded in batches at least this often
 MAX_OUTAGE_WAIT = 30.0  # longest pause while the database or Redis is unreachable
+TOKEN_REUSE_SECONDS = 1.0  # the access token is read from Redis at most this often per process
 
 
 def default_worker_id() -> str:
@@ -48,6 +52,35 @@ def default_worker_id() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _take_finished(finished: queue.SimpleQueue[Future[Outcome | None]], timeout: float) -> list[Future[Outcome | None]]:
+    """The sends finished so far, waiting up to ``timeout`` for the first one (O(1) per send, unlike wait())."""
+    try:
+        done = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except queue.Empty:
+            return done
+
+
+def keep_connections(services: Services, threads: int) -> None:
+    """One kept-alive HTTP connection per sending thread (requests keeps 10: the rest reconnected every call)."""
+    http = services.wechat._http  # wechatpy's requests.Session (shared with the web threads under `serve`)
+    for scheme in ("http://", "https://"):
+        http.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=max(threads + 1, DEFAULT_POOLSIZE)))
+
+
+@dataclass(frozen=True)
+class NoticePayloads:
+    """What every recipient of a notice is sent, composed once: the words, the template data, the full text."""
+
+    content: PushContent
+    template: dict[str, dict[str, Any]]
+    custom: str
 
 
 class Sender:
@@ -62,16 +95,20 @@ class Sender:
         self.bucket = TokenBucket(services.redis, services.rkey("ratelimit", "wechat-send"), d.rate_per_second,
                                   d.rate_burst)
         self.mass = MassSender(services, self.bucket, self.worker_id)
+        keep_connections(services, self.concurrency)
         self.stop_event = threading.Event()
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._contents: dict[int, tuple[float, PushContent]] = {}
+        self._composing = threading.Lock()
+        self._contents: dict[int, tuple[float, NoticePayloads]] = {}
+        self._access: tuple[str, float] = ("", 0.0)
 
     # ---- the loop -------------------------------------------------------------------------------
     def run(self, *, once: bool = False, max_wait: float = 60.0) -> Counter[str]:
         """Send until stopped; with ``once``, until nothing is left that falls due within ``max_wait`` seconds."""
         logger.info("sender %s started (%d threads)", self.worker_id, self.concurrency)
-        in_flight: set[Future[Outcome | None]] = set()
+        finished: queue.SimpleQueue[Future[Outcome | None]] = queue.SimpleQueue()  # sends done, in order
+        in_flight = 0
         results: list[Outcome] = []
         last_flush = time.monotonic()
         outage = 0.0
@@ -80,11 +117,13 @@ class Sender:
                 try:
                     if not self.stop_event.is_set():
                         self.mass.run_due(_now())
-                        if len(in_flight) < self.concurrency:  # refill in batches, not one row at a time
-                            for attempt in self._begin(self.concurrency * 2 - len(in_flight)):
-                                in_flight.add(pool.submit(self.send, attempt))
+                        if in_flight < self.concurrency:  # refill in batches, not one row at a time
+                            for attempt in self._begin(self.concurrency * 2 - in_flight):
+                                pool.submit(self.send, attempt).add_done_callback(finished.put)
+                                in_flight += 1
                     if in_flight:
-                        done, in_flight = wait(in_flight, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
+                        done = _take_finished(finished, FLUSH_SECONDS)
+                        in_flight -= len(done)
                         results += [o for o in (self._result(f) for f in done) if o is not None]
                     if results and (not in_flight or time.monotonic() - last_flush >= FLUSH_SECONDS):
                         self._record(results)
@@ -156,26 +195,48 @@ class Sender:
 
     def content(self, notice_id: int) -> PushContent:
         """A notice's words, composed once per notice for a while (every recipient gets the same)."""
-        now = time.monotonic()
+        return self._payloads(notice_id).content
+
+    def _payloads(self, notice_id: int) -> NoticePayloads:
+        cached = self._cached(notice_id)
+        if cached is not None:
+            return cached
+        with self._composing:  # one thread composes, the others wait: not one database connection per thread
+            cached = self._cached(notice_id)
+            if cached is not None:
+                return cached
+            with self.services.sessions() as db:
+                made = notice_content(db, notice_id, self.settings.tz)
+            payloads = NoticePayloads(made, template_data(made, self.settings.tz), custom_text(made))
+            with self._lock:
+                if len(self._contents) > CONTENT_CACHE_SIZE:
+                    self._contents.clear()
+                self._contents[notice_id] = (time.monotonic() + CONTENT_CACHE_SECONDS, payloads)
+            return payloads
+
+    def _cached(self, notice_id: int) -> NoticePayloads | None:
         with self._lock:
             cached = self._contents.get(notice_id)
-            if cached is not None and cached[0] > now:
-                return cached[1]
-        with self.services.sessions() as db:
-            made = notice_content(db, notice_id, self.settings.tz)
-        with self._lock:
-            if len(self._contents) > CONTENT_CACHE_SIZE:
-                self._contents.clear()
-            self._contents[notice_id] = (now + CONTENT_CACHE_SECONDS, made)
-        return made
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+    def _token(self) -> str:
+        """The shared access token, read from Redis at most once a second (a rejected one is refreshed by
+        bot/wechat.py and the call retried once)."""
+        token, until = self._access
+        if token and time.monotonic() < until:
+            return token
+        token = self.services.wechat.access_token
+        self._access = (token, time.monotonic() + TOKEN_REUSE_SECONDS)
+        return token
 
     def _call(self, attempt: Attempt) -> dict[str, Any]:
         wechat = self.services.wechat
-        content = self.content(attempt.notice_id)
+        payloads = self._payloads(attempt.notice_id)
+        params = {"access_token": self._token()}
         if attempt.channel == "custom":
-            return wechat.post("message/custom/send", data={
-                "touser": attempt.openid, "msgtype": "text", "text": {"content": custom_text(content)}})
+            return wechat.post("message/custom/send", params=params, data={
+                "touser": attempt.openid, "msgtype": "text", "text": {"content": payloads.custom}})
         templates = self.settings.delivery.template_ids
-        return wechat.send_template_message(
-            attempt.openid, templates.get(attempt.kind) or templates["general"],
-            template_data(content, self.settings.tz), client_msg_id=attempt.client_msg_id)
+        body = template_message(attempt.openid, templates.get(attempt.kind) or templates["general"], payloads.template,
+                                client_msg_id=attempt.client_msg_id)
+        return wechat.post("message/template/send", params=params, data=body)

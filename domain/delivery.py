@@ -7,12 +7,12 @@ again and re-sent under the same idempotency key (template client_msg_id = d<del
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -59,6 +59,19 @@ ERROR_REASONS = {
 }
 
 
+MARK_SENDING = text("""
+    UPDATE deliveries AS d SET status = 'sending', attempts = v.attempts, channel = v.channel, lease_until = :lease
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[]), CAST(:channels AS text[]))
+         AS v(id, attempts, channel)
+    WHERE d.id = v.id
+""")
+MARK_SKIPPED = text("""
+    UPDATE deliveries AS d SET status = 'skipped', last_error = v.reason, lease_until = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS v(id, reason)
+    WHERE d.id = v.id
+""")
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One send about to happen: which copy, which try, which channel, of which notice."""
@@ -76,21 +89,27 @@ class Attempt:
         return f"d{self.delivery_id}"
 
 
+CLAIM_DUE = """
+    WITH due AS (
+        SELECT d.id FROM deliveries d JOIN notices n ON n.id = d.notice_id
+        WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= :now
+          AND (d.lease_until IS NULL OR d.lease_until < :now) AND n.delivery_plan = 'direct'
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT :batch
+        FOR UPDATE OF d SKIP LOCKED
+    )
+    UPDATE deliveries SET lease_until = :lease, claimed_by = :worker
+"""
+CLAIMED_ROWS = text(CLAIM_DUE + """
+    FROM due, people p WHERE deliveries.id = due.id AND p.id = deliveries.person_id
+    RETURNING deliveries.id, deliveries.status, deliveries.openid, deliveries.channel, deliveries.attempts,
+              deliveries.person_id, deliveries.notice_id, p.subscribed, p.last_message_at
+""")
+
+
 def claim_due(db: Session, *, worker: str, now: datetime, lease_seconds: int, batch: int) -> list[int]:
     """Reserve up to ``batch`` due copies for this worker (SKIP LOCKED: two workers never get the same row)."""
-    stmt = text("""
-        WITH due AS (
-            SELECT d.id FROM deliveries d JOIN notices n ON n.id = d.notice_id
-            WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= :now
-              AND (d.lease_until IS NULL OR d.lease_until < :now) AND n.delivery_plan = 'direct'
-            ORDER BY d.next_attempt_at, d.id
-            LIMIT :batch
-            FOR UPDATE OF d SKIP LOCKED
-        )
-        UPDATE deliveries SET lease_until = :lease, claimed_by = :worker
-        FROM due WHERE deliveries.id = due.id
-        RETURNING deliveries.id
-    """)
+    stmt = text(CLAIM_DUE + " FROM due WHERE deliveries.id = due.id RETURNING deliveries.id")
     rows = db.execute(stmt, {"now": now, "batch": batch, "worker": worker,
                              "lease": now + timedelta(seconds=lease_seconds)})
     return sorted(r[0] for r in rows)
@@ -187,15 +206,19 @@ def begin_attempts(db: Session, ids: list[int], *, worker: str, now: datetime, s
         .join(Person, Person.id == Delivery.person_id)
         .where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update(of=Delivery)
     ).all()
+    ours = [r for r in rows if r.claimed_by == worker and r.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+            and r.lease_until is not None and r.lease_until >= now]  # else another worker may hold it now
+    return _begin_rows(db, ours, now=now, settings=settings)
+
+
+def _begin_rows(db: Session, rows: Sequence[Row[Any]], *, now: datetime, settings: Settings) -> list[Attempt]:
+    """Decide skip or channel for claimed rows (this worker's) and mark them, one statement per outcome."""
     notices = {n.id: n for n in db.scalars(select(Notice).where(Notice.id.in_({r.notice_id for r in rows})))}
     stale = {notice_id: stale_reason(db, notice, now) for notice_id, notice in notices.items()}
     lease_until = now + timedelta(seconds=settings.delivery.lease_seconds)
     attempts: list[Attempt] = []
-    changes: list[dict] = []
-    for r in rows:
-        if r.claimed_by != worker or r.status not in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) \
-                or r.lease_until is None or r.lease_until < now:
-            continue  # not ours any more: another worker may hold it
+    skipped: list[tuple[int, str]] = []
+    for r in sorted(rows, key=lambda row: row.id):
         notice = notices[r.notice_id]
         reason = stale[r.notice_id]
         if reason is None and (not r.subscribed or not r.openid):
@@ -204,19 +227,20 @@ def begin_attempts(db: Session, ids: list[int], *, worker: str, now: datetime, s
             reason = ACTED_REASON
         channel = None
         if reason is None:
-            previous = r.channel if r.status is DeliveryStatus.SENDING else None
+            previous = r.channel if r.status == DeliveryStatus.SENDING else None
             channel = choose_channel(settings.wechat.account_type, r.last_message_at, now,
                                      settings.delivery.service_window_hours, previous)
             if channel is None:
                 reason = OUT_OF_WINDOW_REASON if ACCOUNT_CHANNELS.get(settings.wechat.account_type) else NO_PUSH_REASON
         if reason is not None:
-            changes.append({"id": r.id, "status": DeliveryStatus.SKIPPED, "last_error": reason, "lease_until": None})
+            skipped.append((r.id, reason))
             continue
-        changes.append({"id": r.id, "status": DeliveryStatus.SENDING, "attempts": r.attempts + 1, "channel": channel,
-                        "lease_until": lease_until})
         attempts.append(Attempt(r.id, r.attempts + 1, str(channel), str(r.openid), notice.kind.value, notice.id))
-    for group in _same_keys(changes):
-        db.execute(update(Delivery), group)
+    if attempts:  # one set-based statement per batch, not one UPDATE per row
+        db.execute(MARK_SENDING, {"ids": [a.delivery_id for a in attempts], "attempts": [a.attempt for a in attempts],
+                                  "channels": [a.channel for a in attempts], "lease": lease_until})
+    if skipped:
+        db.execute(MARK_SKIPPED, {"ids": [i for i, _ in skipped], "reasons": [r for _, r in skipped]})
     return attempts
 
 
@@ -226,15 +250,8 @@ def begin_attempt(db: Session, delivery_id: int, *, worker: str, now: datetime, 
     return found[0] if found else None
 
 
-def _same_keys(rows: list[dict]) -> list[list[dict]]:
-    """Group parameter sets by their keys (one executemany per shape)."""
-    groups: dict[tuple[str, ...], list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return list(groups.values())
-
-
 def claim_and_begin(db: Session, *, worker: str, now: datetime, settings: Settings, batch: int) -> list[Attempt]:
     """Claim up to ``batch`` due copies and mark them SENDING, in one transaction."""
-    ids = claim_due(db, worker=worker, now=now, lease_seconds=settings.delivery.lease_seconds, batch=batch)
-    return begin_attempts(db, ids, worker=worker, now=now, settings=settings)
+    rows = db.execute(CLAIMED_ROWS, {"now": now, "batch": batch, "worker": worker,
+                                     "lease": now + timedelta(seconds=settings.delivery.lease_seconds)}).all()
+    return _begin_rows(db, rows, now=now, settings=settings) if rows else []

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from domain.delivery import ERROR_REASONS, Attempt
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 
 UNFOLLOWED_CODE = 43004
 TABLE = Delivery.__table__
+# Only the attempt we started may record its result (a re-claimed copy belongs to its new worker).
+MARK_SENT = text("""
+    UPDATE deliveries AS d SET status = 'sent', sent_at = :now, wechat_msgid = v.msgid, lease_until = NULL,
+           last_error = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[]), CAST(:msgids AS text[]))
+         AS v(id, attempt, msgid)
+    WHERE d.id = v.id AND d.claimed_by = :worker AND d.attempts = v.attempt AND d.status = 'sending'
+""")
 
 
 @dataclass(frozen=True)
@@ -58,12 +66,10 @@ def record_outcomes(db: Session, outcomes: list[Outcome], *, worker: str, now: d
                     settings: Settings) -> Counter[str]:
     """Record a batch of results; returns counts of sent / retry / failed."""
     counts: Counter[str] = Counter()
-    sent = [{"b_id": o.attempt.delivery_id, "b_worker": worker, "b_attempt": o.attempt.attempt,
-             "b_msgid": o.msgid} for o in outcomes if o.ok]
-    if sent:
-        db.execute(update(TABLE).where(*_guard()).values(
-            status=DeliveryStatus.SENT.value, sent_at=now, wechat_msgid=bindparam("b_msgid"), lease_until=None,
-            last_error=None), sent)
+    sent = [o for o in outcomes if o.ok]
+    if sent:  # one set-based statement for the whole batch
+        db.execute(MARK_SENT, {"ids": [o.attempt.delivery_id for o in sent], "attempts": [o.attempt.attempt for o in sent],
+                               "msgids": [o.msgid for o in sent], "worker": worker, "now": now})
         counts["sent"] += len(sent)
     failed: list[dict] = []
     for o in outcomes:

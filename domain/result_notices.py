@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import String, case, cast, func, literal, select, text, union
 from sqlalchemy import exists as sql_exists
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.notice_texts import closed_body, feedback_body, result_body, shorten
 from domain.outbox import convenor_ids, create_notice, create_notice_if_new, public_window_end
@@ -29,6 +30,8 @@ STAGES = {
 }
 STAGE_STATES = {stage: [s.value for s, g in STAGES.items() if g == stage] for stage in set(STAGES.values())}
 EXPIRED_REASON = "公示期满"
+CLOSE_NOTICES = text("UPDATE notices SET closed_at = :now, closed_reason = :reason "
+                     "WHERE id = ANY(CAST(:ids AS integer[])) AND closed_at IS NULL")
 
 
 def entered_stage(db: Session, topic: Topic, stage: str) -> datetime:
@@ -42,12 +45,16 @@ def publish_results(db: Session, now: datetime, settings: Settings) -> list[Noti
     """Publish each recorded result or implementation for 7 days, and tell its proposer and co-signers."""
     days, tz = settings.rules.result_notice_days, settings.tz
     cutoff = now - timedelta(days=days)
-    recent = or_(
-        sql_exists(select(TopicEvent.id).where(TopicEvent.topic_id == Topic.id, TopicEvent.at >= cutoff)),
-        Topic.created_at >= cutoff,
-    )
+    # Topics changed or created in the window (two index range scans: flat in all the older topics) that
+    # have no result notice for their stage yet (one unique-index probe each, inside the query).
+    recent = union(select(TopicEvent.topic_id).where(TopicEvent.at >= cutoff),
+                   select(Topic.id).where(Topic.created_at >= cutoff))
+    stage = case((Topic.state.in_(STAGE_STATES["implemented"]), literal("implemented")), else_=literal("result"))
+    key = literal("result-notice:t") + cast(Topic.id, String) + literal(":") + stage
     candidates = db.scalars(
-        select(Topic).where(Topic.state.in_(list(STAGES)), recent).order_by(Topic.org_id, Topic.id))
+        select(Topic).where(Topic.id.in_(recent), Topic.state.in_(list(STAGES)),
+                            ~sql_exists(select(Notice.id).where(Notice.source_key == key)))
+        .order_by(Topic.org_id, Topic.id))
 
     def make(topic: Topic) -> Notice | None:
         stage = STAGES[topic.state]
@@ -77,15 +84,19 @@ def publish_results(db: Session, now: datetime, settings: Settings) -> list[Noti
 
 def close_expired(db: Session, now: datetime, settings: Settings) -> list[Notice]:
     """Close public notices whose window ended; for result notices tell the convenors (R-RES-2)."""
-    expired = db.scalars(
+    expired = list(db.scalars(
         select(Notice).where(Notice.public_until <= now, Notice.closed_at.is_(None))
-        .order_by(Notice.org_id, Notice.id))
+        .order_by(Notice.org_id, Notice.id)))
+    plain = [n for n in expired if n.kind is not NoticeKind.RESULT_NOTICE]
+    if plain:  # nobody is told about these: one statement closes them all
+        db.execute(CLOSE_NOTICES, {"ids": [n.id for n in plain], "now": now, "reason": EXPIRED_REASON})
+        for notice in plain:
+            set_committed_value(notice, "closed_at", now)
+            set_committed_value(notice, "closed_reason", EXPIRED_REASON)
 
     def make(notice: Notice) -> Notice | None:
         notice.closed_at = now
         notice.closed_reason = EXPIRED_REASON
-        if notice.kind is not NoticeKind.RESULT_NOTICE:
-            return notice
         org = db.get(Organisation, notice.org_id)
         assert org is not None
         create_notice(
@@ -95,4 +106,4 @@ def close_expired(db: Session, now: datetime, settings: Settings) -> list[Notice
         )
         return notice
 
-    return each(db, list(expired), make, "closing notices")
+    return plain + each(db, [n for n in expired if n.kind is NoticeKind.RESULT_NOTICE], make, "closing notices")

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from domain.notice_texts import implementation_body, late_notice_body, reminder_body, topic_notice_body
@@ -50,6 +51,15 @@ def each(db: Session, items: Iterable[T], make: Callable[[T], Notice | None], wh
 def exists(db: Session, *conditions: object) -> bool:
     """Whether a notice matching the conditions exists."""
     return db.scalar(select(Notice.id).where(*conditions).limit(1)) is not None
+
+
+def made_keys(db: Session, keys: list[str]) -> set[str]:
+    """Which of these source keys some notice already carries (one query, however many)."""
+    if not keys:
+        return set()
+    found = db.scalars(select(Notice.source_key).where(Notice.source_key == func.any(bindparam("keys", keys,
+                                                                                             type_=ARRAY(String)))))
+    return {k for k in found if k is not None}
 
 
 def upcoming(db: Session, now: datetime, *, topic_only: bool = False, within: timedelta | None = None) -> list[Meeting]:
@@ -109,12 +119,15 @@ def remind_meetings(db: Session, now: datetime, settings: Settings) -> list[Noti
     to_followers = set(settings.scheduler.follower_reminder_offsets_hours)
     longest = max([*to_attendees, *to_followers, 0])
 
+    meetings = upcoming(db, now, within=timedelta(hours=longest))
+    keys = {m.id: f"meet-remind:m{m.id}:v{m.version}:{hours}h" for m in meetings
+            if (hours := current_offset(to_attendees | to_followers, m.starts_at, now)) is not None}
+    done = made_keys(db, list(keys.values()))
+
     def make(meeting: Meeting) -> Notice | None:
         hours = current_offset(to_attendees | to_followers, meeting.starts_at, now)
-        if hours is None:
-            return None
-        key = f"meet-remind:m{meeting.id}:v{meeting.version}:{hours}h"
-        if exists(db, Notice.source_key == key):
+        key = keys.get(meeting.id)
+        if hours is None or key is None or key in done:
             return None
         audience = (Audience.MEETING_PUBLIC if hours in to_attendees and hours in to_followers
                     else Audience.ATTENDEES if hours in to_attendees else Audience.FOLLOWERS)
@@ -126,7 +139,7 @@ def remind_meetings(db: Session, now: datetime, settings: Settings) -> list[Noti
             skip_if_acted=f"meeting:{meeting.id}", source_key=key,
         )
 
-    return each(db, upcoming(db, now, within=timedelta(hours=longest)), make, "meeting reminders")
+    return each(db, [m for m in meetings if m.id in keys], make, "meeting reminders")
 
 
 # ---- R-RES-3 ----------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, CreatedAt, enum_type
@@ -73,7 +73,11 @@ class Notice(CreatedAt, Base):
     """One message to an audience; public notices have a window they stay in force."""
 
     __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("org_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "seq"),
+        # The close-notices sweep reads only notices still open: flat however many closed ones pile up.
+        Index("ix_notices_open_until", "public_until", postgresql_where=text("closed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

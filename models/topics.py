@@ -114,6 +114,7 @@ class Topic(CreatedAt, Base):
         UniqueConstraint("org_id", "year", "seq"),
         # Same person, same text, same local day (the day is part of the hash): one topic.
         UniqueConstraint("proposer_id", "text_hash"),
+        Index("ix_topics_created_at", "created_at"),  # the result-notices sweep: topics of the last days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,7 +178,10 @@ class TopicEvent(Base):
     """
 
     __tablename__ = "topic_events"
-    __table_args__ = (Index("ix_topic_events_topic", "topic_id", "id"),)
+    __table_args__ = (
+        Index("ix_topic_events_topic", "topic_id", "id"),
+        Index("ix_topic_events_at", "at"),  # the result-notices sweep: transitions of the last days
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))

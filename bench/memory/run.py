@@ -1,7 +1,9 @@
-"""bench/memory: peak RSS of one gunicorn web worker after 10,000 messages (target <= 120 MB).
+"""bench/memory: peak RSS of one gunicorn web worker after 10,000 messages (target <= 120 MB), and of one
+`shangliang sender` during 100,000 deliveries.
 
-Baseline in the same run: the bare Flask + wechatpy echo worker after the same 10,000 messages.
-Usage: .venv/bin/python -m bench.memory.run [--messages 10000]
+Baselines in the same run: the bare Flask + wechatpy echo worker after the same 10,000 messages; an idle
+`shangliang sender` that finds nothing to do.
+Usage: .venv/bin/python -m bench.memory.run [--messages 10000] [--sender-deliveries 100000] [--parts web,sender]
 """
 
 from __future__ import annotations
@@ -49,9 +51,22 @@ def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--sender-deliveries", type=int, default=100_000)
+    parser.add_argument("--parts", default="web,sender", help="which parts to run: web, sender or both")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     db_server, redis_url = servers(ROOT / ".shangliang" / "bench")
+    parts = set(args.parts.split(","))
+    if "web" in parts:
+        web_worker(args, tmp, db_server, redis_url)
+    if "sender" in parts:
+        from bench.memory.sender import sender_peak
+
+        sender_peak(args.sender_deliveries, tmp, db_server, redis_url)
+
+
+def web_worker(args: argparse.Namespace, tmp: Path, db_server: str, redis_url: str) -> None:
+    """Peak RSS of one web worker after N messages, against the Flask echo worker."""
     db_url = fresh_database(db_server)
     try:
         seed(db_url)

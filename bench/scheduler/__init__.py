@@ -1,0 +1,1 @@
+"""Sweep times against due rows among a million rows."""

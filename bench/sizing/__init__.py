@@ -1,0 +1,1 @@
+"""Sizing figures: PostgreSQL connections per process, Redis memory per follower."""
