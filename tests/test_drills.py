@@ -82,7 +82,10 @@ def test_redis_stopped_during_traffic_webhook_answers_and_recovers_without_a_ste
             time.sleep(0.5)
             redis_server.stop()
             before_down = len(answered)
-            time.sleep(0.5)
+            deadline = time.monotonic() + 10
+            while len(answered) - before_down < 10:  # traffic goes on while Redis is down
+                assert time.monotonic() < deadline and runner.is_alive(), answered[-3:]
+                time.sleep(0.05)
             # Redis is down. A message WeChat retries (same XML again) still has one effect: the database decides.
             msg_id = 7_000_000_001
             retried = bot.pusher.text(users[0], "提议 村口的路灯坏了，晚上看不见路", msg_id=msg_id)
@@ -105,7 +108,7 @@ def test_redis_stopped_during_traffic_webhook_answers_and_recovers_without_a_ste
             assert time.monotonic() < deadline, f"dialogs did not come back: {reply}"
             time.sleep(0.2)
         assert DETAIL_PROMPT in (bot.send(users[2], "村东头的路坑坑洼洼，下雨天没法走") or "")
-    assert while_down > 5, "traffic should have gone on while Redis was down"
+    assert while_down >= 10
     assert all(status == 200 and text for status, text in answered), [a for a in answered if a[0] != 200][:3]
     assert not [text for _, text in answered if "抱歉" in text]
     assert _inbound(services, msg_id) == 1  # the retried proposal: one row, one effect

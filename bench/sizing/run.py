@@ -172,8 +172,8 @@ def main() -> None:
         print(f"PostgreSQL connections held at most: web worker (gunicorn gthread, 8 threads, {sent:,} messages) "
               f"{web_peak}; sender (32 threads, 1,000 copies) {sender_peak}; jobs run-due {run_due_peak}; "
               f"scheduler (every job at start) {scheduler_peak}")
-        print(f"Redis after {sent:,} messages: used_memory grew {(after - before) / 1024:.0f} KiB "
-              f"({(after - before) / sent:.0f} bytes per message)")
+        print(f"Redis after {sent:,} messages: used_memory grew {(after - before) / 1024:.0f} KiB (a rough figure: "
+              f"keys of other runs expire meanwhile; MEMORY USAGE per key below is the one to use)")
         for kind, (count, size, ttl) in sorted(kinds.items()):
             print(f"  {kind:<14} {count:6,} keys  {size / max(count, 1):6.0f} bytes each (MEMORY USAGE)  TTL <= {ttl} s")
         per_message = sum(size for kind, (_, size, _) in kinds.items() if kind != "dialog") / sent
