@@ -123,10 +123,13 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int, threads: int
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url],
         check=True, capture_output=True, text=True,
     ).stdout
+    dist = out.split("Latency Distribution", 1)[-1]
+    if "Latency Distribution" not in out or not re.search(r"^\s*99%\s+[\d.]+[a-z]+\s*$", dist, re.MULTILINE):
+        raise RuntimeError(f"wrk printed no latency distribution (did the server answer?):\n{out}")
     requests_ = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", dist, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", dist, re.MULTILINE).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     return WrkResult(requests_, rps, p50, p99, errors, non2xx)

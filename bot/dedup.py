@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 PROCESSING = b"\x00processing"
 NO_REPLY = ""
 PRIVATE_CACHE_SECONDS = 60  # WeChat retries within ~15 s
+MEMORY_SECONDS = 60  # a Redis that lost its data (restart, flush) less than this ago may have lost a claim
 
 
 def dedup_key(message: Any) -> str:
@@ -36,6 +38,17 @@ def dedup_key(message: Any) -> str:
     return f"m:{source}:{message.time}:{message.id}"[:200]
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What admission decided for one message."""
+
+    go: bool  # handle it now
+    earlier: str | None = None  # when not: the reply of the attempt that did
+    by_redis: bool = False  # Redis holds the claim (else the database's unique key is the only guard)
+    peeked: bytes | None = None  # the value of the key asked to peek at, read in the same round trip
+    redis_remembers: bool = False  # Redis has kept its data for longer than WeChat retries a message
+
+
 class Deduplicator:
     """Claims message keys and stores their replies for retries."""
 
@@ -44,20 +57,25 @@ class Deduplicator:
         self.redis = redis
         self.sessions = sessions
         self.prefix = key_prefix + "dedup:"
+        self.epoch_key = key_prefix + "dedup-epoch"  # when this Redis started remembering claims
         self.wait_seconds = wait_seconds
         self.cache_seconds = cache_seconds
 
-    def admit(self, key: str, replay: ReplayGuard, timestamp: str, nonce: str, digest: str) -> tuple[bool, str | None]:
-        """Replay check and claim in one Redis round trip.
+    def admit(self, key: str, replay: ReplayGuard, timestamp: str, nonce: str, digest: str,
+              peek: str | None = None) -> Admission:
+        """Replay check, claim and a peek at one more key (the sender's dialog), in one Redis round trip.
 
-        (True, None): go ahead; (False, reply): an earlier attempt answered (or still runs).
-        Raises Refused for a replay. With Redis down, both fall back to the database.
+        Raises Refused for a replay. With Redis down, both checks fall back to the database.
         """
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.set(replay.key(timestamp, nonce), digest, nx=True, ex=replay.window)
             pipe.set(self.prefix + key, PROCESSING, nx=True, ex=30)
-            fresh_pair, claimed = pipe.execute()
+            pipe.set(self.epoch_key, int(time.time()), nx=True)
+            pipe.get(self.epoch_key)
+            if peek is not None:
+                pipe.get(peek)
+            fresh_pair, claimed, _, epoch, *peeked = pipe.execute()
             if not fresh_pair:
                 try:
                     replay.compare(timestamp, nonce, digest)
@@ -66,15 +84,16 @@ class Deduplicator:
                         self.release(key)
                     raise
             if claimed:
-                return True, None
+                remembers = epoch is not None and time.time() - int(epoch) >= MEMORY_SECONDS
+                return Admission(True, by_redis=True, peeked=peeked[0] if peeked else None, redis_remembers=remembers)
             value = self.redis.get(self.prefix + key)
         except RedisError:
             logger.warning("redis unreachable: relying on the database for replay and dedup")
             replay.check_in_database(timestamp, nonce, digest)
-            return True, None
+            return Admission(True)
         if value is not None and value != PROCESSING:
-            return False, value.decode("utf-8")
-        return False, self._wait(key)
+            return Admission(False, value.decode("utf-8"))
+        return Admission(False, self._wait(key))
 
     def _wait(self, key: str) -> str:
         """A retry while the first attempt runs: wait briefly for its reply."""

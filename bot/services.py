@@ -73,14 +73,20 @@ class Services:
     _wechat: WeChatAPI | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
-        """Connect to the configured (or embedded) PostgreSQL and Redis."""
+    def from_settings(cls, settings: Settings, *, pre_ping: bool = True) -> Services:
+        """Connect to the configured (or embedded) PostgreSQL and Redis.
+
+        ``pre_ping`` tests each pooled connection before use (one round trip). Web processes turn it off:
+        a connection lost to a database restart then fails one message (the apology, WeChat retries)
+        and SQLAlchemy discards the whole pool at once.
+        """
         settings = resolve_embedded(settings)
         engine = make_engine(
             settings.database.url,
             pool_size=settings.database.pool_size,
             max_overflow=settings.database.max_overflow,
             echo=settings.database.echo,
+            pre_ping=pre_ping,
         )
         client = make_redis(settings.redis)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client)

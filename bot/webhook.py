@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from bot import replies
-from bot.dedup import Deduplicator, dedup_key
+from bot.dedup import Admission, Deduplicator, dedup_key
 from bot.security import (
     Refused,
     ReplayGuard,
@@ -26,8 +27,10 @@ from bot.services import Services
 from domain.errors import DomainError
 from handlers import router
 from handlers.context import Context
+from handlers.dialogs import dialog_key
 from handlers.normalize import normalise
 from models import InboundMessage
+from models.db import may_have_written
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +103,12 @@ class Webhook:
     def process(self, message: Any, timestamp: str, nonce: str, digest: str) -> str:
         """Handle a message exactly once; returns the encoded reply ('' for none)."""
         key = dedup_key(message)
-        go, earlier = self.dedup.admit(key, self.replay, timestamp, nonce, digest)
-        if not go:
-            return earlier or ""
+        dialog = dialog_key(self.services.settings.redis.key_prefix, message.source)
+        admission = self.dedup.admit(key, self.replay, timestamp, nonce, digest, peek=dialog)
+        if not admission.go:
+            return admission.earlier or ""
         try:
-            reply, private = self._run(key, message)
+            reply, private = self._run(key, message, admission)
         except _Duplicate:
             self.dedup.release(key)
             return self.dedup.stored_reply(key) or ""
@@ -115,17 +119,21 @@ class Webhook:
         self.dedup.publish(key, reply, private=private)
         return reply
 
-    def _run(self, key: str, message: Any) -> tuple[str, bool]:
+    def _run(self, key: str, message: Any, admission: Admission) -> tuple[str, bool]:
         """One transaction: the handler's effects, the dedup row and the reply, or none of them.
 
         The dedup row is written last: should a twin of this message run at the same time (only
         possible while Redis is down), the unique key makes one commit fail and its effects roll back.
+        A message that changed nothing in the database (a question like 我的议题) needs no row while
+        Redis holds its claim: handling it twice changes nothing either. When Redis lost its data within
+        the last minute, it also looks for the row of an earlier attempt whose claim Redis may have lost,
+        so a retry still gets the first answer.
         """
         s = self.services.settings
         now = datetime.now(UTC)
         with self.services.sessions() as db:
             ctx = Context(message.source, message, normalise(_text_of(message)), db, self.services.redis, s, now,
-                          uploader=self._upload)
+                          uploader=self._upload, no_dialog=admission.by_redis and admission.peeked is None)
             try:
                 result = router.dispatch(ctx)
             except DomainError as exc:
@@ -135,6 +143,10 @@ class Webhook:
             _note_activity(ctx, message)
             reply = replies.encode(result, s.webhook.max_reply_bytes)
             private = replies.is_private(result)
+            if admission.by_redis and not may_have_written(db):
+                earlier = None if admission.redis_remembers else db.scalar(_STORED_REPLY, {"key": key})
+                db.commit()
+                return (earlier, False) if earlier is not None else (reply, private)
             db.add(InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message),
                                   reply=replies.PRIVATE_PLACEHOLDER if private else reply))
             try:
@@ -169,6 +181,9 @@ def _read_message(xml: str) -> Any:
     if not source or len(source) > MAX_OPENID_CHARS:
         raise Refused(400, "message without a valid sender")
     return message
+
+
+_STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
 
 
 class _Duplicate(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -22,19 +22,21 @@ def ensure_person(db: Session, openid: str) -> Person:
     return db.scalars(select(Person).where(Person.openid == openid)).one()
 
 
+# Built once: the webhook runs it for every message, so neither the statement nor its cache key is rebuilt.
+_SENDER = select(
+    Person,
+    select(func.array_agg(RoleGrant.role.distinct()))
+    .where(RoleGrant.person_id == Person.id, RoleGrant.revoked_at.is_(None))
+    .scalar_subquery(),
+).where(Person.openid == bindparam("openid"))
+
+
 def load_sender(db: Session, openid: str) -> tuple[Person, frozenset[Role]]:
     """The person behind an openid with every role they hold, in one query (created on first contact)."""
-    roles = func.array_remove(func.array_agg(RoleGrant.role.distinct()), None)
-    stmt = (
-        select(Person, roles)
-        .outerjoin(RoleGrant, (RoleGrant.person_id == Person.id) & RoleGrant.revoked_at.is_(None))
-        .where(Person.openid == openid)
-        .group_by(Person.id)
-    )
-    row = db.execute(stmt).first()
+    row = db.execute(_SENDER, {"openid": openid}).first()
     if row is None:
         return ensure_person(db, openid), frozenset()
-    return row[0], frozenset(Role(r) for r in row[1])
+    return row[0], frozenset(Role(r) for r in row[1] or ())
 
 
 def find_person(db: Session, openid: str) -> Person | None:

@@ -42,13 +42,18 @@ class DialogState:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def dialog_key(key_prefix: str, openid: str) -> str:
+    """The Redis key of a user's dialog cursor."""
+    return f"{key_prefix}dialog:{openid}"
+
+
 def _key(ctx: Context) -> str:
-    return ctx.rkey("dialog", ctx.openid)
+    return dialog_key(ctx.settings.redis.key_prefix, ctx.openid)
 
 
 def get_state(ctx: Context) -> DialogState | None:
     """The user's active dialog, or None (also when Redis is unreachable)."""
-    if ctx.redis is None:
+    if ctx.redis is None or ctx.no_dialog:
         return None
     try:
         raw = ctx.redis.get(_key(ctx))
@@ -66,6 +71,7 @@ def set_state(ctx: Context, state: DialogState) -> None:
     if ctx.redis is None:
         raise DialogUnavailable()
     payload = json.dumps({"name": state.name, "step": state.step, "data": state.data}, ensure_ascii=False)
+    ctx.no_dialog = False
     try:
         ctx.redis.set(_key(ctx), payload, ex=ctx.settings.dialogs.ttl_seconds)
     except RedisError as exc:

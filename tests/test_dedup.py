@@ -78,11 +78,11 @@ def test_later_retry_gets_the_stored_reply(bot, services, village):
     assert len(_rows(services, "u-late")) == 1
 
 
-def test_retry_after_the_redis_reply_expired_reads_the_database(bot, services, village):
+def test_retry_after_redis_lost_its_data_reads_the_database(bot, services, village):
     xml = bot.pusher.text("u-expired", f"绑定 {village.invite_code}")
     first = bot.pusher.post(xml)
-    prefix = services.settings.redis.key_prefix + "dedup:"
-    for key in services.redis.scan_iter(match=prefix + "*"):
+    prefix = services.settings.redis.key_prefix  # a restart or flush: every key is gone
+    for key in services.redis.scan_iter(match=prefix + "dedup*"):
         services.redis.delete(key)
     again = bot.pusher.post(xml)
     assert again.text == first.text and "绑定成功" in again.text
@@ -91,10 +91,21 @@ def test_retry_after_the_redis_reply_expired_reads_the_database(bot, services, v
 
 def test_different_messages_from_one_user_in_one_second_are_not_merged(bot, services):
     now = int(time.time())
-    first = bot.pusher.post(bot.pusher.text("u-two", "帮助", create_time=now))
-    second = bot.pusher.post(bot.pusher.text("u-two", "我的", create_time=now))
-    assert first.text != second.text
+    first = bot.pusher.post(bot.pusher.text("u-two", "我叫 王甲", create_time=now))
+    second = bot.pusher.post(bot.pusher.text("u-two", "我叫 李乙", create_time=now))
+    assert "王甲" in first.text and "李乙" in second.text
     assert len(_rows(services, "u-two")) == 2
+    assert _person(services, "u-two").real_name == "李乙"
+
+
+def test_a_question_that_changes_nothing_leaves_no_dedup_row_while_redis_holds_the_claim(bot, services):
+    bot.send("u-ask", "帮助")  # first contact creates the person: a write, so one row
+    before = len(_rows(services, "u-ask"))
+    xml = bot.pusher.text("u-ask", "我的议题")
+    first = bot.pusher.post(xml)
+    retry = bot.pusher.post(xml)
+    assert "议题" in first.text and retry.text == first.text
+    assert len(_rows(services, "u-ask")) == before
 
 
 # ---- events: FromUserName + CreateTime + Event ------------------------------------------------------
@@ -117,8 +128,8 @@ def test_events_of_different_kinds_in_one_second_both_run(bot, services, village
 
 def test_same_event_at_another_time_runs_again(bot, services):
     now = int(time.time())
-    bot.pusher.post(bot.pusher.click("u-evt3", "HELP", create_time=now - 1))
-    bot.pusher.post(bot.pusher.click("u-evt3", "HELP", create_time=now))
+    bot.pusher.post(bot.pusher.subscribe("u-evt3", create_time=now - 1))
+    bot.pusher.post(bot.pusher.subscribe("u-evt3", create_time=now))
     assert len(_rows(services, "u-evt3")) == 2
 
 
@@ -181,7 +192,7 @@ def test_handler_that_raises_gets_the_apology_and_leaves_nothing(bot, services, 
     monkeypatch.undo()
     again = bot.pusher.post(xml)
     assert "所在村" in again.text and "抱歉" not in again.text
-    assert len(_rows(services, "u-boom")) == before + 1
+    assert len(_rows(services, "u-boom")) == before  # 我的 only reads: no row needed
 
 
 def test_handler_failure_for_a_new_user_leaves_no_person(bot, services, whoami_route, monkeypatch):
@@ -203,3 +214,35 @@ def test_concurrent_copies_of_a_failing_message_all_get_the_apology(bot, service
     for result in results:
         assert result.text is None or "抱歉" in result.text  # never a 500, never a half reply
     assert _rows(services, "u-boom2") == []
+
+
+# ---- does Redis still remember? (a read-only message then skips the database lookup) -------------------
+
+def test_admission_trusts_redis_only_after_it_has_remembered_for_a_minute(services):
+    from bot.dedup import MEMORY_SECONDS, Deduplicator
+    from bot.security import ReplayGuard
+
+    prefix = services.settings.redis.key_prefix + "epoch-test:"
+    replay = ReplayGuard(services.redis, services.sessions, prefix, 300)
+    dedup = Deduplicator(services.redis, services.sessions, prefix, 1.0, 60)
+    stamp = str(int(time.time()))
+    just_started = dedup.admit("m:a:1:1", replay, stamp, "n1", "d1", peek=prefix + "dialog:a")
+    assert just_started.go and just_started.by_redis and not just_started.redis_remembers
+    assert just_started.peeked is None
+    services.redis.set(dedup.epoch_key, int(time.time()) - MEMORY_SECONDS - 1)
+    services.redis.set(prefix + "dialog:a", b"{}")
+    later = dedup.admit("m:a:1:2", replay, stamp, "n2", "d2", peek=prefix + "dialog:a")
+    assert later.go and later.redis_remembers and later.peeked == b"{}"
+    retry = dedup.admit("m:a:1:2", replay, stamp, "n3", "d3")
+    assert not retry.go
+
+
+def test_is_write_counts_anything_but_a_plain_select():
+    from models.db import is_write
+
+    assert not is_write("SELECT people.id FROM people WHERE people.openid = %(openid)s")
+    assert not is_write("  select 1")
+    for statement in ("INSERT INTO x VALUES (1)", "UPDATE x SET a = 1", "DELETE FROM x", "WITH a AS (DELETE FROM x) "
+                      "SELECT 1", "SELECT * FROM x FOR UPDATE SKIP LOCKED", "SELECT nextval('s')",
+                      "SELECT pg_advisory_xact_lock(1)", "SAVEPOINT sa_1", "CREATE TABLE y (a int)"):
+        assert is_write(statement), statement

@@ -24,7 +24,7 @@ def own_postgres(tmp_path, base_settings):
     url = _ensure_database(server.url, "drill")
     upgrade(url)
     settings = base_settings.with_overrides(database={"url": url, "pool_size": 4})
-    services = Services.from_settings(settings)
+    services = Services.from_settings(settings, pre_ping=False)  # as the web app runs
     yield server, services
     services.close()
     server.stop()

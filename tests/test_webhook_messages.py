@@ -214,7 +214,8 @@ def test_silent_events_answer_success(bot, session_services, kind):
     }[kind]()
     result = bot.pusher.post(xml)
     assert _is_success(result), result.body
-    assert _inbound_count(session_services, openid) == 1
+    assert _is_success(bot.pusher.post(xml))  # WeChat's retry: answered the same way
+    assert _inbound_count(session_services, openid) <= 1  # recorded only if it changed something
 
 
 # ---- normalisation of what people type ----------------------------------------------------------------
