@@ -128,10 +128,11 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @pass_state
 def audit_verify(state: CliState) -> None:
-    """Check every record end to end; exit 1 at the first broken one."""
+    """Check every organisation's chain end to end; exit 1 at the first broken record."""
     report = _run(state, audit.verify)
     if report.ok:
-        click.echo(f"审计记录完好：{report.checked} 条记录，{report.topics} 个议题，哈希链首尾相接。")
+        click.echo(f"审计记录完好：{report.checked} 条记录，{report.topics} 个议题，"
+                   f"{report.orgs} 个组织的哈希链各自首尾相接。")
         return
     click.echo(f"审计记录有问题（已核对 {report.checked} 条）：{report.problem}", err=True)
     sys.exit(1)

@@ -16,7 +16,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from domain import questionnaires
+from domain import audit, questionnaires
 from domain.answers import format_local
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from domain.orgs import get_org
@@ -270,7 +270,13 @@ def close_due(db: Session, now: datetime, tz: tzinfo | None = None) -> list[str]
     """Finalize every poll and questionnaire whose time is up (the scheduler's sweep; idempotent)."""
     due = db.scalars(
         select(Poll).where(Poll.finalized_at.is_(None), or_(Poll.closes_at <= now, Poll.closed_at.is_not(None)))
-        .order_by(Poll.id)
+        .order_by(Poll.id).with_for_update()
     ).all()
+    # One transaction over many organisations: take the polls (id order), then the audit-chain locks of every
+    # organisation whose topic a confirmation will move (id order), and only then write notices. A change in
+    # one organisation takes its chain lock before any notice, so no two transactions wait in a circle.
+    topic_ids = [p.topic_id for p in due if p.kind is PollKind.CONFIRMATION and p.topic_id is not None]
+    if topic_ids:
+        audit.lock_all(db, db.scalars(select(Topic.org_id).where(Topic.id.in_(topic_ids))))
     done = [f"poll {finalize(db, poll, now, tz).org.code}-{poll.number}" for poll in due]
     return done + questionnaires.close_due(db, now)

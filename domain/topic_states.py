@@ -174,7 +174,7 @@ def apply(
     from domain import topic_feedback
 
     seen = topic.version
-    audit.lock(db)
+    audit.lock(db, topic.org_id)
     db.refresh(topic)
     if topic.version != seen:
         raise Conflict(f"议题 {topic.number} 刚刚已经有人处理过了（现在“{topic.state.label}”）。"

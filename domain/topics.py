@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import audit, outbox, people, topic_feedback
@@ -45,6 +46,7 @@ COSIGN_STATES = {TopicState.REGISTERED, TopicState.SCREENING}
 RESULTS = {TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSENSUS}
 REGISTRAR_ROLES = (Role.CONVENOR, Role.SECRETARY, Role.PARTY_REVIEWER)
 _SENTENCE_END = "。！？!?;；\n"
+DUPLICATE_KEY = "uq_topics_proposer_id_text_hash"  # same person, same text, same local day
 
 
 def check_text(text: str, settings: Settings, what: str = "内容") -> str:
@@ -82,7 +84,7 @@ def text_hash(text: str, now: datetime, settings: Settings) -> str:
 def _create(db: Session, org: Organisation, proposer: Person, content: str, detail: str, source: TopicSource,
             now: datetime, settings: Settings, *, actor: Person, agent: Person | None = None,
             registrar: Person | None = None) -> Topic:
-    audit.lock(db)  # serialises numbering and the duplicate check with every other topic change
+    audit.lock(db, org.id)  # serialises the organisation's numbering and the duplicate check in its own topics
     title, overflow = split_title(content, settings.topics.max_title_chars)
     detail = "\n".join(part for part in (overflow, detail.strip()) if part)
     digest = text_hash(f"{content}\n{detail}", now, settings)
@@ -97,7 +99,7 @@ def _create(db: Session, org: Organisation, proposer: Person, content: str, deta
                   proposed_by_proxy_id=agent.id if agent else None,
                   registered_by_id=registrar.id if registrar else None)
     db.add(topic)
-    db.flush()
+    _flush_new(db)
     on_behalf = proposer if actor.id != proposer.id else None
     event = audit.append(db, topic, action="register", from_state=None, to_state=TopicState.REGISTERED.value,
                          actor=actor, now=now, on_behalf_of=on_behalf,
@@ -105,6 +107,18 @@ def _create(db: Session, org: Organisation, proposer: Person, content: str, deta
     topic_feedback.after_registration(db, topic, event, now)
     logger.info("topic %s registered in org %s", topic.number, org.code)
     return topic
+
+
+def _flush_new(db: Session) -> None:
+    """Insert the new topic, refusing a twin the same person registered in another organisation just now."""
+    # The duplicate check in _create runs under this organisation's lock only: a twin registered at the same
+    # moment in another organisation is caught by the unique key (proposer, text hash). The caller rolls back.
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != DUPLICATE_KEY:
+            raise
+        raise Conflict("今天已经提过这个议题了。发送“我的议题”查看进展。") from None
 
 
 def propose(db: Session, person: Person, content: str, now: datetime, *, settings: Settings, detail: str = "",
@@ -136,7 +150,7 @@ def register(db: Session, org: Organisation, content: str, *, source: TopicSourc
 
 def cosign(db: Session, topic: Topic, person: Person, now: datetime, *, agent: Person | None = None) -> TopicCosigner:
     """Add a joint proposer (联名, R-TOPIC-1): someone of the same village, once, before the topic is submitted."""
-    audit.lock(db)
+    audit.lock(db, topic.org_id)
     db.refresh(topic)
     if person.home_org_id != topic.org_id:
         raise PermissionDenied(f"只有{topic.org.name}的村民可以联名这个议题。")
@@ -256,7 +270,7 @@ def reconsults_this_year(db: Session, topic: Topic, now: datetime, settings: Set
 def reconsult(db: Session, topic: Topic, actor: Person, now: datetime, reason: str, *,
               settings: Settings) -> TopicEvent:
     """Send a no-consensus topic back for approval to be consulted again, at most N times a year (R-TOPIC-7)."""
-    audit.lock(db)
+    audit.lock(db, topic.org_id)
     limit = settings.rules.reconsult_max_per_year
     if topic.state is TopicState.NO_CONSENSUS and reconsults_this_year(db, topic, now, settings) >= limit:
         raise IllegalTransition(f"议题 {topic.number} 今年已经再次协商 {limit} 次了，按规定一年最多 {limit} 次，"

@@ -1,4 +1,4 @@
-"""Topics (议题), their co-signers, their append-only, hash-chained audit trail (R-TOPIC-1..8) and 代办 sessions."""
+"""Topics (议题), their co-signers, their audit trail (R-TOPIC-1..8, hash-chained per organisation) and 代办 sessions."""
 
 from __future__ import annotations
 
@@ -173,18 +173,20 @@ class TopicCosigner(CreatedAt, Base):
 class TopicEvent(Base):
     """One recorded transition (R-TOPIC-8): append-only, each row carrying the previous row's hash.
 
-    One global chain in id order; ids are drawn under a transaction-level advisory lock
-    (domain/audit.py), so id order is chain order.
+    One chain per organisation (the topic's), in id order; ids are drawn under the organisation's
+    transaction-level advisory lock (domain/audit.py), so id order within an organisation is chain order.
     """
 
     __tablename__ = "topic_events"
     __table_args__ = (
         Index("ix_topic_events_topic", "topic_id", "id"),
+        Index("ix_topic_events_org", "org_id", "id"),  # the organisation's chain: its last hash, verify
         Index("ix_topic_events_at", "at"),  # the result-notices sweep: transitions of the last days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the topic's: whose chain it is on
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     at: Mapped[datetime]

@@ -61,7 +61,7 @@ def test_r_topic_8_deleted_last_row_detected(db, trail):
 
 def test_r_topic_8_reordered_rows_detected(db, trail):
     a, b = _ids(db)[4:6]
-    cols = ["topic_id", "actor_id", "on_behalf_of_id", "at", "from_state", "to_state", "action", "reason",
+    cols = ["topic_id", "org_id", "actor_id", "on_behalf_of_id", "at", "from_state", "to_state", "action", "reason",
             "prev_hash", "hash"]
     rows = {r.id: r._mapping for r in db.execute(text(f"SELECT id, {', '.join(cols)} FROM topic_events "
                                                       f"WHERE id IN ({a}, {b})"))}

@@ -79,8 +79,8 @@ def topic(db, org, proposer, *, state=TopicState.APPROVED, seq: int = 1, title: 
 def event(db, topic_row: Topic, to_state: TopicState, at: datetime) -> TopicEvent:
     """A recorded transition of a topic."""
     digest = hashlib.sha256(secrets.token_bytes(16)).hexdigest()
-    row = TopicEvent(topic_id=topic_row.id, at=at, from_state=None, to_state=to_state.value, action="test",
-                     prev_hash="0" * 64, hash=digest)
+    row = TopicEvent(topic_id=topic_row.id, org_id=topic_row.org_id, at=at, from_state=None,
+                     to_state=to_state.value, action="test", prev_hash="0" * 64, hash=digest)
     db.add(row)
     db.flush()
     return row

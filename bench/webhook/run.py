@@ -1,6 +1,7 @@
 """bench/webhook: our webhook under gunicorn vs a bare Flask echo and WeRoBot's echo, same settings.
 
 Usage: .venv/bin/python -m bench.webhook.run [--seconds 10] [--connections 32] [--workers 2] [--threads 4]
+       [--villages 20] [--only 提议 ...]
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -25,6 +27,7 @@ BASELINE_VENV = ROOT / "bench" / ".venv-baseline"
 TOKEN, APP_ID = "benchtoken", "wxbench0000000001"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 FOLLOWERS = 1000
+SCENARIOS = ["flask echo", "werobot echo", "werobot echo aes", "帮助", "我的议题", "提议", "我的议题 aes"]
 
 
 def baseline_venv() -> Path:
@@ -37,20 +40,21 @@ def baseline_venv() -> Path:
     return python.parent
 
 
-def seed(db_url: str) -> None:
-    """Migrate and bind 1,000 followers to one village."""
+def seed(db_url: str, villages: int) -> None:
+    """Migrate and bind 1,000 followers to the villages of one township, round robin (bench-u7 → village 8)."""
     from models.migrate import upgrade
 
     upgrade(db_url)
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("INSERT INTO organisations (code, name, kind, platform_kind, invite_code, created_at) "
-                     "VALUES ('bench-t', '压测镇', 'township', 'room', 'BENCHTOWN1', now()), "
-                     "('bench-v', '压测村', 'village', 'room', 'BENCHVILL1', now())")
-        conn.execute("UPDATE organisations SET parent_id = (SELECT id FROM organisations WHERE code='bench-t') "
-                     "WHERE code='bench-v'")
+                     "VALUES ('bench-t', '压测镇', 'township', 'room', 'BENCHTOWN1', now())")
+        conn.execute("INSERT INTO organisations (code, name, kind, platform_kind, invite_code, parent_id, created_at) "
+                     "SELECT 'bench-v' || v, '压测村' || v, 'village', 'room', 'BENCHVILL' || v, "
+                     "(SELECT id FROM organisations WHERE code = 'bench-t'), now() FROM generate_series(1, %s) v",
+                     (villages,))
         conn.execute("INSERT INTO people (openid, real_name, home_org_id, subscribed, created_at) "
-                     "SELECT 'bench-u' || g, '村民' || g, (SELECT id FROM organisations WHERE code='bench-v'), "
-                     "true, now() FROM generate_series(0, %s) g", (FOLLOWERS - 1,))
+                     "SELECT 'bench-u' || g, '村民' || g, o.id, true, now() FROM generate_series(0, %s) g "
+                     "JOIN organisations o ON o.code = 'bench-v' || (g %% %s + 1)", (FOLLOWERS - 1, villages))
 
 
 def write_config(path: Path, db_url: str, redis_url: str, aes: bool) -> Path:
@@ -79,6 +83,24 @@ def measure(name: str, app: str, env: dict[str, str], requests_file: Path, args:
     return result
 
 
+def print_ratios(results: dict[str, WrkResult]) -> None:
+    """Ratios to the WeRoBot echo measured in the same run, and the targets (when those scenarios ran)."""
+    werobot, werobot_aes = results.get("werobot echo"), results.get("werobot echo aes")
+    if werobot is not None:
+        print("\nratios to WeRoBot echo throughput (same gunicorn settings, same run):")
+        for key in ("flask echo", "帮助", "我的议题", "提议"):
+            if key in results:
+                print(f"  {key:<14} {results[key].rps / werobot.rps:5.2f}x   p99 {results[key].p99_ms:.1f} ms")
+    if werobot_aes is not None and "我的议题 aes" in results:
+        print(f"  {'我的议题 aes':<14} {results['我的议题 aes'].rps / werobot_aes.rps:5.2f}x "
+              f"(vs WeRoBot AES)   p99 {results['我的议题 aes'].p99_ms:.1f} ms")
+    if werobot is not None and "我的议题" in results:
+        print(f"\ntarget: 我的议题 >= 0.5x WeRoBot (aim 1.0x): "
+              f"{'MET' if results['我的议题'].rps >= 0.5 * werobot.rps else 'NOT MET'}; "
+              f"p99 <= 50 ms: {'MET' if results['我的议题'].p99_ms <= 50 else 'NOT MET'}")
+    print(f"errors: {sum(r.errors + r.non_2xx for r in results.values())}")
+
+
 def main() -> None:
     """Run every scenario and print ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -87,17 +109,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--requests", type=int, default=60000, help="pre-signed requests per scenario")
+    parser.add_argument("--villages", type=int, default=20,
+                        help="villages the followers are spread over (a county's township; 1 = all in one)")
+    parser.add_argument("--only", nargs="+", choices=SCENARIOS, default=SCENARIOS, metavar="SCENARIO",
+                        help=f"run only these scenarios: {', '.join(SCENARIOS)}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     db_server, redis_url = servers(ROOT / ".shangliang" / "bench")
     db_url = fresh_database(db_server)
     print(f"gunicorn -w {args.workers} -k gthread --threads {args.threads}; wrk -t2 -c{args.connections} "
-          f"-d{args.seconds}s; {FOLLOWERS} followers; PostgreSQL + Redis", flush=True)
+          f"-d{args.seconds}s; {FOLLOWERS} followers in {args.villages} village(s); PostgreSQL + Redis", flush=True)
     try:
-        seed(db_url)
-        base_bin = baseline_venv()
-        results: dict[str, WrkResult] = {}
+        seed(db_url, args.villages)
         msgid = int(time.time()) * 1000
 
         def reqs(label: str, content: str, unique: bool = False, aes: bool = False) -> Path:
@@ -108,30 +132,25 @@ def main() -> None:
                                   aes_key=AES_KEY if aes else "", app_id=APP_ID)
 
         env = {"BENCH_TOKEN": TOKEN}
-        results["flask echo"] = measure("baseline: flask+wechatpy echo", "bench.webhook.echo_flask:app", env,
-                                        reqs("flask", "你好"), args)
-        results["werobot echo"] = measure("baseline: WeRoBot echo", "bench.webhook.echo_werobot:app", env,
-                                          reqs("werobot", "你好"), args, base_bin)
         aes_env = {**env, "BENCH_AES_KEY": AES_KEY, "BENCH_APP_ID": APP_ID}
-        results["werobot echo aes"] = measure("baseline: WeRoBot echo (AES)", "bench.webhook.echo_werobot:app",
-                                              aes_env, reqs("werobot-aes", "你好", aes=True), args, base_bin)
         plain = {"SHANGLIANG_CONFIG": str(write_config(tmp / "plain.toml", db_url, redis_url, aes=False))}
         safe = {"SHANGLIANG_CONFIG": str(write_config(tmp / "safe.toml", db_url, redis_url, aes=True))}
-        app = "bot.app:create_app()"
-        results["帮助"] = measure("ours: 帮助 (no write)", app, plain, reqs("help", "帮助"), args)
-        results["我的议题"] = measure("ours: 我的议题 (DB read)", app, plain, reqs("mine", "我的议题"), args)
-        results["提议"] = measure("ours: 提议 (DB write)", app, plain, reqs("propose", "提议 修村东头的路第", True), args)
-        results["我的议题 aes"] = measure("ours: 我的议题 (AES safe)", app, safe, reqs("mine-aes", "我的议题", aes=True), args)
-        werobot = results["werobot echo"].rps
-        print("\nratios to WeRoBot echo throughput (same gunicorn settings, same run):")
-        for key in ("flask echo", "帮助", "我的议题", "提议"):
-            print(f"  {key:<14} {results[key].rps / werobot:5.2f}x   p99 {results[key].p99_ms:.1f} ms")
-        print(f"  {'我的议题 aes':<14} {results['我的议题 aes'].rps / results['werobot echo aes'].rps:5.2f}x "
-              f"(vs WeRoBot AES)   p99 {results['我的议题 aes'].p99_ms:.1f} ms")
-        print(f"\ntarget: 我的议题 >= 0.5x WeRoBot (aim 1.0x): "
-              f"{'MET' if results['我的议题'].rps >= 0.5 * werobot else 'NOT MET'}; "
-              f"p99 <= 50 ms: {'MET' if results['我的议题'].p99_ms <= 50 else 'NOT MET'}; "
-              f"errors: {sum(r.errors + r.non_2xx for r in results.values())}")
+        app, echo, werobot = "bot.app:create_app()", "bench.webhook.echo_flask:app", "bench.webhook.echo_werobot:app"
+        plan: dict[str, Callable[[], WrkResult]] = {
+            "flask echo": lambda: measure("baseline: flask+wechatpy echo", echo, env, reqs("flask", "你好"), args),
+            "werobot echo": lambda: measure("baseline: WeRoBot echo", werobot, env, reqs("werobot", "你好"), args,
+                                            baseline_venv()),
+            "werobot echo aes": lambda: measure("baseline: WeRoBot echo (AES)", werobot, aes_env,
+                                                reqs("werobot-aes", "你好", aes=True), args, baseline_venv()),
+            "帮助": lambda: measure("ours: 帮助 (no write)", app, plain, reqs("help", "帮助"), args),
+            "我的议题": lambda: measure("ours: 我的议题 (DB read)", app, plain, reqs("mine", "我的议题"), args),
+            "提议": lambda: measure("ours: 提议 (DB write)", app, plain, reqs("propose", "提议 修村东头的路第", True),
+                                  args),
+            "我的议题 aes": lambda: measure("ours: 我的议题 (AES safe)", app, safe,
+                                        reqs("mine-aes", "我的议题", aes=True), args),
+        }
+        results = {key: plan[key]() for key in SCENARIOS if key in args.only}
+        print_ratios(results)
     finally:
         drop_database(db_url)
 
