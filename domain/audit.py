@@ -36,7 +36,21 @@ CSV_HEADER = ["记录号", "组织代码", "组织", "议题编号", "议题", "
 
 def lock(db: Session, org_id: int) -> None:
     """Serialise the organisation's topic changes: hold its chain lock until this transaction ends."""
+    if org_id in _held(db):
+        return  # already held by this transaction: no second round trip
     db.execute(text("SELECT pg_advisory_xact_lock(:cls, :org)"), {"cls": AUDIT_LOCK_CLASS, "org": org_id})
+    _held(db).add(org_id)  # the execute began the transaction if none was open
+
+
+def _held(db: Session) -> set[int]:
+    """The organisations whose chain lock the session's current top-level transaction holds."""
+    root = db.get_transaction()
+    known = db.info.get("audit_locks")
+    if root is None or known is None or known[0] is not root:
+        known = (root, set())
+        if root is not None:
+            db.info["audit_locks"] = known
+    return known[1]
 
 
 def lock_all(db: Session, org_ids: Iterable[int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from domain import audit, topics
 from domain.errors import DomainError
@@ -168,3 +168,34 @@ def test_r_topic_2_same_text_in_two_organisations_at_once_is_refused_once(db, se
     thread.join(10)
     assert outcome == {"refused": "今天已经提过这个议题了。发送“我的议题”查看进展。"}
     assert audit.verify(db).ok
+
+
+def _my_chain_locks(db, org_id: int) -> int:
+    return db.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                          "AND classid = :cls AND objid = :org"), {"cls": audit.AUDIT_LOCK_CLASS, "org": org_id})
+
+
+def test_r_topic_8_chain_lock_taken_once_per_transaction_and_again_after_it_ends(db):
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+        if "pg_advisory_xact_lock" in statement:
+            sent.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        audit.lock(db, 4242)
+        audit.lock(db, 4242)  # remembered: no second statement
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(sent) == 1
+    assert _my_chain_locks(db, 4242) == 1
+    db.commit()  # the transaction's locks are gone with it
+    assert _my_chain_locks(db, 4242) == 0
+    audit.lock(db, 4242)
+    assert _my_chain_locks(db, 4242) == 1
+    db.rollback()
+    audit.lock_all(db, [4243, 4242])
+    assert _my_chain_locks(db, 4242) == 1 and _my_chain_locks(db, 4243) == 1
+    db.rollback()
