@@ -22,11 +22,19 @@ DUPLICATE_NAME = 45157
 
 
 def sync_tags(services: Services, now: datetime) -> dict[str, int]:
-    """Create missing tags, untag people who left or rebound, tag people who bound; returns counts."""
+    """Create missing tags, untag people who left or rebound, tag people who bound; returns counts.
+
+    One sync at a time across processes: a second one started meanwhile (two schedulers, or ``jobs run-due``
+    beside the scheduler) does nothing, so WeChat is never told the same thing twice.
+    """
     counts = {"tags_created": 0, "untagged": 0, "tagged": 0, "errors": 0}
-    _create_tags(services, counts)
-    _untag(services, counts)
-    _tag(services, now, counts)
+    with tag_state.sync_lock(services.engine) as held:
+        if not held:
+            logger.info("tag sync already running elsewhere; skipped")
+            return counts
+        _create_tags(services, counts)
+        _untag(services, counts)
+        _tag(services, now, counts)
     return counts
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
 
-from models import Meeting, Notice, Organisation, OrgKind, Topic, TopicState
+from models import Meeting, Notice, NoticeKind, Organisation, OrgKind, Topic, TopicState
 
 WEEKDAYS = "一二三四五六日"
 # Short prefixes of notice numbers of the levels above a village: 通知 镇3.
@@ -27,6 +28,50 @@ MATERIAL_CHARS = 150
 SENTENCE_ENDS = "。！？!?；;"
 CLAUSE_ENDS = "，,："
 MIN_CLAUSE = 6
+
+
+# What the words need of a row: the ORM object, or a plain row of the same columns (bulk sweeps read those).
+class TopicFacts(Protocol):
+    """A topic as a push names it."""
+
+    number: str
+    title: str
+
+
+class ResultFacts(TopicFacts, Protocol):
+    """A topic with its recorded result."""
+
+    result_note: str | None
+
+
+class MeetingFacts(Protocol):
+    """A meeting as its pushes describe it."""
+
+    title: str
+    starts_at: datetime
+    place: str
+    material: str
+
+    @property
+    def topic(self) -> TopicFacts | None:
+        """The meeting's topic, if any."""
+
+
+class OrgFacts(Protocol):
+    """An organisation as a notice number needs it."""
+
+    name: str
+    kind: OrgKind
+
+
+class NoticeFacts(Protocol):
+    """A notice as the convenors' reminder names it."""
+
+    kind: NoticeKind
+    title: str
+    seq: int
+    public_until: datetime | None
+    created_at: datetime
 
 
 def shorten(text: str, limit: int) -> str:
@@ -52,7 +97,7 @@ def fmt_until(public_until: datetime, tz: tzinfo) -> str:
     return fmt_day(public_until - timedelta(microseconds=1), tz)
 
 
-def notice_ref(notice: Notice, org: Organisation) -> str:
+def notice_ref(notice: NoticeFacts, org: OrgFacts) -> str:
     """How people name a notice after 通知: its number, prefixed above village level (镇3)."""
     return f"{LEVEL_PREFIX.get(org.kind, '')}{notice.seq}"
 
@@ -87,7 +132,7 @@ def title_from_text(text: str, limit: int = 30) -> str:
     return shorten(text[:cut], limit)
 
 
-def meeting_lines(meeting: Meeting, tz: tzinfo) -> list[str]:
+def meeting_lines(meeting: MeetingFacts, tz: tzinfo) -> list[str]:
     """When, where, what: the lines every meeting push carries."""
     lines = [f"时间：{fmt_time(meeting.starts_at, tz)}", f"地点：{meeting.place}"]
     if meeting.topic is not None:
@@ -97,7 +142,7 @@ def meeting_lines(meeting: Meeting, tz: tzinfo) -> list[str]:
     return lines
 
 
-def reminder_body(meeting: Meeting, now: datetime, tz: tzinfo) -> str:
+def reminder_body(meeting: MeetingFacts, now: datetime, tz: tzinfo) -> str:
     """A meeting reminder (R-MEET-2): date, place, topic and the material summary.
 
     The date is written out (not 明天): a copy retried after midnight must still be right.
@@ -118,7 +163,7 @@ def topic_notice_body(topic: Topic, meeting: Meeting, until: datetime, tz: tzinf
     return "\n".join(line for line in lines if line)
 
 
-def result_body(topic: Topic, state: TopicState, until: datetime, tz: tzinfo) -> str:
+def result_body(topic: ResultFacts, state: TopicState, until: datetime, tz: tzinfo) -> str:
     """A result or implementation notice (R-RES-2)."""
     lines = [
         f"议题 {topic.number}：{topic.title}",
@@ -129,7 +174,7 @@ def result_body(topic: Topic, state: TopicState, until: datetime, tz: tzinfo) ->
     return "\n".join(line for line in lines if line)
 
 
-def feedback_body(topic: Topic, state: TopicState, until: datetime, tz: tzinfo) -> str:
+def feedback_body(topic: ResultFacts, state: TopicState, until: datetime, tz: tzinfo) -> str:
     """Feedback to a topic's proposer and co-signers (R-RES-2)."""
     lines = [
         f"您提出（或联名）的议题 {topic.number}“{shorten(topic.title, 30)}”有了结果：",
@@ -149,7 +194,7 @@ def implementation_body(meeting: Meeting, done: list[Topic], ongoing: list[Topic
     return "\n".join(lines)
 
 
-def closed_body(notice: Notice, org: Organisation, tz: tzinfo) -> str:
+def closed_body(notice: NoticeFacts, org: OrgFacts, tz: tzinfo) -> str:
     """Telling the convenor a public notice's window ended (R-RES-2)."""
     return (
         f"{org.name}的{notice.kind.label}“{shorten(notice.title, 30)}”（通知 {notice_ref(notice, org)}）"

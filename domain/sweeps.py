@@ -2,23 +2,28 @@
 summary for the next meeting (R-RES-3).
 
 Every sweep looks at state, not at what happened since its last run, so the first run after downtime catches
-up; every notice it makes carries a source_key, so running it twice makes nothing twice.
+up; every notice it makes carries a source_key, so running it twice makes nothing twice. Due rows go in
+chunks, each chunk's notices made in bulk (domain/outbox_bulk.py, domain/sweep_chunks.py).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import String, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy import String, cast, func, literal, select, text
+from sqlalchemy import exists as sql_exists
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from domain.notice_texts import implementation_body, late_notice_body, reminder_body, topic_notice_body
-from domain.outbox import audience_ids, convenor_ids, create_notice, create_notice_if_new, public_window_end
+from domain.outbox import public_window_end
+from domain.outbox_bulk import MadeNotices, NoticeSpec, create_notices
+from domain.sweep_chunks import Checkpoint, in_chunks
 from models import Audience, Meeting, MeetingStatus, Notice, NoticeKind, Topic, TopicEvent, TopicState
 
 if TYPE_CHECKING:
@@ -29,6 +34,21 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 NOT_NOTICEABLE = (TopicState.WITHDRAWN, TopicState.RETURNED)
 IMPLEMENTED_STATES = (TopicState.IMPLEMENTED, TopicState.EVALUATED)
+
+# Meetings in a reminder window whose reminder is not made yet. The window is the smallest offset (hours before
+# the start) already reached: after downtime only that reminder goes out, never a pile of missed ones.
+DUE_REMINDERS = text("""
+SELECT m.id, m.org_id, m.version, m.topic_id, m.starts_at, m.title, m.place, m.material, w.hours,
+       t.number AS topic_number, t.title AS topic_title
+FROM meetings m
+CROSS JOIN LATERAL (SELECT min(h) AS hours FROM unnest(CAST(:offsets AS integer[])) AS h
+                    WHERE m.starts_at - h * interval '1 hour' <= :now) AS w
+LEFT JOIN topics t ON t.id = m.topic_id
+WHERE m.status = :scheduled AND m.starts_at > :now AND m.starts_at <= :until AND w.hours IS NOT NULL
+  AND (SELECT n.id FROM notices n  -- a probe per meeting (never a hash of every notice)
+       WHERE n.source_key = 'meet-remind:m' || m.id || '\\:v' || m.version || '\\:' || w.hours || 'h' LIMIT 1) IS NULL
+ORDER BY m.org_id, m.id
+""")
 
 
 def each(db: Session, items: Iterable[T], make: Callable[[T], Notice | None], what: str) -> list[Notice]:
@@ -53,136 +73,155 @@ def exists(db: Session, *conditions: object) -> bool:
     return db.scalar(select(Notice.id).where(*conditions).limit(1)) is not None
 
 
-def made_keys(db: Session, keys: list[str]) -> set[str]:
-    """Which of these source keys some notice already carries (one query, however many)."""
-    if not keys:
-        return set()
-    found = db.scalars(select(Notice.source_key).where(Notice.source_key == func.any(bindparam("keys", keys,
-                                                                                             type_=ARRAY(String)))))
-    return {k for k in found if k is not None}
-
-
-def upcoming(db: Session, now: datetime, *, topic_only: bool = False, within: timedelta | None = None) -> list[Meeting]:
-    """Scheduled meetings still ahead, in organisation order (a stable lock order)."""
-    stmt = select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
-    if topic_only:
-        stmt = stmt.where(Meeting.topic_id.is_not(None))
-    if within is not None:
-        stmt = stmt.where(Meeting.starts_at <= now + within)
-    return list(db.scalars(stmt.order_by(Meeting.org_id, Meeting.id)))
-
-
 # ---- R-TOPIC-6 --------------------------------------------------------------------------------------
-def publish_topic_notices(db: Session, now: datetime, settings: Settings) -> list[Notice]:
+def publish_topic_notices(db: Session, now: datetime, settings: Settings, *,
+                          checkpoint: Checkpoint | None = None) -> MadeNotices:
     """Publish the public notice of every scheduled meeting's topic that has none in force yet."""
     days, tz = settings.rules.topic_notice_days, settings.tz
+    earliest = now + timedelta(days=days)
+    key = (literal("topic-notice:t") + cast(Meeting.topic_id, String) + literal(":m") + cast(Meeting.id, String)
+           + literal(":v") + cast(Meeting.version, String))
+    in_force = select(Notice.id).where(Notice.kind == NoticeKind.TOPIC_NOTICE, Notice.topic_id == Meeting.topic_id,
+                                       Notice.closed_at.is_(None))
+    candidates = db.scalars(
+        select(Meeting).join(Topic, Topic.id == Meeting.topic_id).options(contains_eager(Meeting.topic))
+        .where(Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now,
+               Topic.state.not_in(NOT_NOTICEABLE), ~sql_exists(in_force),
+               ~sql_exists(select(Notice.id).where(Notice.source_key == key)))
+        .order_by(Meeting.org_id, Meeting.id))
+    first: dict[int, Meeting] = {}  # one notice per topic: its first meeting's
+    for meeting in candidates:
+        first.setdefault(meeting.topic_id or 0, meeting)
 
-    def make(meeting: Meeting) -> Notice | None:
-        topic = meeting.topic
-        if topic is None or topic.state in NOT_NOTICEABLE:
-            return None
-        if exists(db, Notice.kind == NoticeKind.TOPIC_NOTICE, Notice.topic_id == topic.id, Notice.closed_at.is_(None)):
-            return None
-        until = max(public_window_end(now, days, tz), meeting.starts_at)
-        notice = create_notice_if_new(
-            db, org=meeting.org, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
-            title=f"议题 {topic.number} {topic.title}", body=topic_notice_body(topic, meeting, until, tz), now=now,
-            topic=topic, meeting_id=meeting.id, public_until=until,
-            source_key=f"topic-notice:t{topic.id}:m{meeting.id}:v{meeting.version}",
-        )
-        earliest = now + timedelta(days=days)
-        if notice is not None and meeting.starts_at < earliest:
-            create_notice(
-                db, org=meeting.org, kind=NoticeKind.REMINDER, audience=Audience.NAMED,
-                recipients=convenor_ids([meeting.org_id]), title=f"议题 {topic.number} 公示不足{days}天",
-                body=late_notice_body(topic, meeting, earliest, tz), now=now,
-                topic=topic, source_key=f"topic-notice-late:m{meeting.id}:v{meeting.version}",
-            )
-        return notice
+    def make(meetings: list[Meeting]) -> list[int]:
+        specs, late = [], {}
+        for meeting in meetings:
+            topic = meeting.topic
+            assert topic is not None
+            until = max(public_window_end(now, days, tz), meeting.starts_at)
+            spec = NoticeSpec(
+                org_id=meeting.org_id, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
+                title=f"议题 {topic.number} {topic.title}", body=topic_notice_body(topic, meeting, until, tz),
+                topic_id=topic.id, meeting_id=meeting.id, public_until=until,
+                source_key=f"topic-notice:t{topic.id}:m{meeting.id}:v{meeting.version}")
+            specs.append(spec)
+            if meeting.starts_at < earliest:
+                late[spec.source_key] = NoticeSpec(
+                    org_id=meeting.org_id, kind=NoticeKind.REMINDER, audience=Audience.NAMED, to_convenors=True,
+                    title=f"议题 {topic.number} 公示不足{days}天", body=late_notice_body(topic, meeting, earliest, tz),
+                    topic_id=topic.id, source_key=f"topic-notice-late:m{meeting.id}:v{meeting.version}")
+        made = create_notices(db, specs, now)
+        create_notices(db, [late[k] for _, k in made if k in late], now)
+        return [i for i, _ in made]
 
-    return each(db, upcoming(db, now, topic_only=True), make, "topic notices")
+    return in_chunks(db, list(first.values()), make, "topic notices", checkpoint)
 
 
 # ---- R-MEET-2 ---------------------------------------------------------------------------------------
-def current_offset(offsets: Iterable[int], starts_at: datetime, now: datetime) -> int | None:
-    """The reminder whose window ``now`` is in: the smallest offset (hours before start) already reached.
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """A meeting's topic as its reminder names it."""
 
-    After downtime only that one goes out, never a pile of missed ones.
-    """
-    due = [h for h in offsets if starts_at - timedelta(hours=h) <= now < starts_at]
-    return min(due) if due else None
+    number: str
+    title: str
 
 
-def remind_meetings(db: Session, now: datetime, settings: Settings) -> list[Notice]:
+@dataclass(frozen=True, slots=True)
+class DueMeeting:
+    """What a reminder needs of a meeting (plain rows: a hundred thousand ORM objects would take seconds)."""
+
+    id: int
+    org_id: int
+    version: int
+    topic_id: int | None
+    starts_at: datetime
+    title: str
+    place: str
+    material: str
+    hours: int
+    topic: TopicRef | None
+
+
+def remind_meetings(db: Session, now: datetime, settings: Settings, *,
+                    checkpoint: Checkpoint | None = None) -> MadeNotices:
     """Queue the reminder of the current window: to the attendees and/or all followers, by their offsets."""
     to_attendees = set(settings.scheduler.reminder_offsets_hours)
     to_followers = set(settings.scheduler.follower_reminder_offsets_hours)
-    longest = max([*to_attendees, *to_followers, 0])
+    offsets = sorted(to_attendees | to_followers)
+    if not offsets:
+        return MadeNotices(db)
+    rows = db.execute(DUE_REMINDERS, {"offsets": offsets, "now": now, "until": now + timedelta(hours=offsets[-1]),
+                                      "scheduled": MeetingStatus.SCHEDULED.value})
+    due = [DueMeeting(r.id, r.org_id, r.version, r.topic_id, r.starts_at, r.title, r.place, r.material, r.hours,
+                      TopicRef(r.topic_number, r.topic_title) if r.topic_id is not None else None) for r in rows]
 
-    meetings = upcoming(db, now, within=timedelta(hours=longest))
-    keys = {m.id: f"meet-remind:m{m.id}:v{m.version}:{hours}h" for m in meetings
-            if (hours := current_offset(to_attendees | to_followers, m.starts_at, now)) is not None}
-    done = made_keys(db, list(keys.values()))
-
-    def make(meeting: Meeting) -> Notice | None:
-        hours = current_offset(to_attendees | to_followers, meeting.starts_at, now)
-        key = keys.get(meeting.id)
-        if hours is None or key is None or key in done:
-            return None
+    def spec(meeting: DueMeeting) -> NoticeSpec:
+        hours = meeting.hours
         audience = (Audience.MEETING_PUBLIC if hours in to_attendees and hours in to_followers
                     else Audience.ATTENDEES if hours in to_attendees else Audience.FOLLOWERS)
-        return create_notice_if_new(
-            db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=audience,
-            recipients=audience_ids(meeting.org, audience, meeting_id=meeting.id),
-            title=f"会议提醒：{meeting.title}", body=reminder_body(meeting, now, settings.tz), now=now,
-            topic=meeting.topic, meeting_id=meeting.id, meeting_version=meeting.version,
-            skip_if_acted=f"meeting:{meeting.id}", source_key=key,
-        )
+        return NoticeSpec(
+            org_id=meeting.org_id, kind=NoticeKind.MEETING_NOTICE, audience=audience,
+            title=f"会议提醒：{meeting.title}", body=reminder_body(meeting, now, settings.tz),
+            topic_id=meeting.topic_id, meeting_id=meeting.id, meeting_version=meeting.version,
+            skip_if_acted=f"meeting:{meeting.id}", source_key=f"meet-remind:m{meeting.id}:v{meeting.version}:{hours}h")
 
-    return each(db, [m for m in meetings if m.id in keys], make, "meeting reminders")
+    def make(meetings: list[DueMeeting]) -> list[int]:
+        return [i for i, _ in create_notices(db, [spec(m) for m in meetings], now)]
+
+    return in_chunks(db, due, make, "meeting reminders", checkpoint)
 
 
 # ---- R-RES-3 ----------------------------------------------------------------------------------------
-def implemented_since(db: Session, org_id: int, since: datetime | None, until: datetime) -> list[Topic]:
-    """The organisation's topics implemented after ``since`` (by their recorded IMPLEMENTED event)."""
-    done_at = (
-        select(TopicEvent.topic_id, func.max(TopicEvent.at).label("at"))
-        .where(TopicEvent.to_state == TopicState.IMPLEMENTED.value)
-        .group_by(TopicEvent.topic_id)
-        .subquery()
-    )
-    stmt = (
-        select(Topic).join(done_at, done_at.c.topic_id == Topic.id)
-        .where(Topic.org_id == org_id, Topic.state.in_(IMPLEMENTED_STATES), done_at.c.at < until)
-        .order_by(Topic.id)
-    )
-    if since is not None:
-        stmt = stmt.where(done_at.c.at > since)
-    return list(db.scalars(stmt))
+def implemented_by_org(db: Session, org_ids: list[int], until: datetime) -> dict[int, list[tuple[Topic, datetime]]]:
+    """Each organisation's implemented topics with when (their last IMPLEMENTED event, before ``until``)."""
+    done_at = (select(func.max(TopicEvent.at)).where(TopicEvent.topic_id == Topic.id,
+                                                     TopicEvent.to_state == TopicState.IMPLEMENTED.value)
+               .scalar_subquery())
+    found: dict[int, list[tuple[Topic, datetime]]] = defaultdict(list)
+    for topic, at in db.execute(
+            select(Topic, done_at).where(Topic.org_id.in_(org_ids), Topic.state.in_(IMPLEMENTED_STATES),
+                                         done_at < until).order_by(Topic.id)):
+        found[topic.org_id].append((topic, at))
+    return found
 
 
-def summarise_implementation(db: Session, now: datetime, settings: Settings) -> list[Notice]:
+def summarise_implementation(db: Session, now: datetime, settings: Settings, *,
+                             checkpoint: Checkpoint | None = None) -> MadeNotices:
     """Tell each scheduled meeting's attendees which consensus topics were implemented since the last one."""
+    key = literal("res3:m") + cast(Meeting.id, String)
+    meetings = list(db.scalars(
+        select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now,
+                              ~sql_exists(select(Notice.id).where(Notice.source_key == key)))
+        .order_by(Meeting.org_id, Meeting.id)))
+    before = aliased(Meeting)
+    previous = (select(func.max(before.starts_at)).where(
+        before.org_id == Meeting.org_id, before.id != Meeting.id, before.status != MeetingStatus.CANCELLED,
+        before.starts_at < Meeting.starts_at).scalar_subquery())
 
-    def make(meeting: Meeting) -> Notice | None:
-        key = f"res3:m{meeting.id}"
-        if exists(db, Notice.source_key == key):
-            return None
-        previous = db.scalar(select(func.max(Meeting.starts_at)).where(
-            Meeting.org_id == meeting.org_id, Meeting.id != meeting.id,
-            Meeting.status != MeetingStatus.CANCELLED, Meeting.starts_at < meeting.starts_at))
-        done = implemented_since(db, meeting.org_id, previous, now)
-        ongoing = list(db.scalars(select(Topic).where(
-            Topic.org_id == meeting.org_id, Topic.state == TopicState.IMPLEMENTING).order_by(Topic.id)))
-        if not done and not ongoing:
-            return None
-        return create_notice_if_new(
-            db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=Audience.ATTENDEES,
-            title=f"落实情况通报：{meeting.title}", body=implementation_body(meeting, done, ongoing, settings.tz),
-            now=now, meeting_id=meeting.id, source_key=key,
-        )
+    def make(chunk: list[Meeting]) -> list[int]:
+        orgs = sorted({m.org_id for m in chunk})
+        done = implemented_by_org(db, orgs, now)
+        ongoing: dict[int, list[Topic]] = defaultdict(list)
+        for topic in db.scalars(select(Topic).where(Topic.org_id.in_(orgs), Topic.state == TopicState.IMPLEMENTING)
+                                .order_by(Topic.id)):
+            ongoing[topic.org_id].append(topic)
+        telling = [m for m in chunk if done.get(m.org_id) or ongoing.get(m.org_id)]
+        since = dict(db.execute(select(Meeting.id, previous).where(Meeting.id.in_([m.id for m in telling]))).all()) \
+            if telling else {}
+        specs = []
+        for meeting in telling:
+            last = since.get(meeting.id)
+            topics = [t for t, at in done.get(meeting.org_id, []) if last is None or at > last]
+            if not topics and not ongoing.get(meeting.org_id):
+                continue
+            specs.append(NoticeSpec(
+                org_id=meeting.org_id, kind=NoticeKind.MEETING_NOTICE, audience=Audience.ATTENDEES,
+                title=f"落实情况通报：{meeting.title}",
+                body=implementation_body(meeting, topics, ongoing.get(meeting.org_id, []), settings.tz),
+                meeting_id=meeting.id, source_key=f"res3:m{meeting.id}"))
+        return [i for i, _ in create_notices(db, specs, now)]
 
-    return each(db, upcoming(db, now), make, "implementation summaries")
+    return in_chunks(db, meetings, make, "implementation summaries", checkpoint)
 
 
 # ---- polls and questionnaires -------------------------------------------------------------------------

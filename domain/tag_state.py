@@ -1,20 +1,53 @@
 """Which WeChat tag each follower should carry: the tag of their home organisation (mass send by tag).
 
 The webhook only records binding and unfollowing; the tag_sync job compares that with what WeChat was told
-(``wechat_tag_members``) and puts it right, outside any request.
+(``wechat_tag_members``) and puts it right, outside any request. One sync runs at a time (``sync_lock``).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from domain.orgs import BINDABLE_KINDS
 from models import Organisation, Person
 from models.outbox import WeChatTagMember
+
+logger = logging.getLogger(__name__)
+
+SYNC_LOCK = (0x5A11A902, 0)  # advisory lock (class, key): the tag sync's own class (docs/architecture.md)
+TRY_LOCK = text("SELECT pg_try_advisory_lock(:cls, :key)")
+UNLOCK = text("SELECT pg_advisory_unlock(:cls, :key)")
+
+
+@contextmanager
+def sync_lock(engine: Engine) -> Iterator[bool]:
+    """Hold the tag sync's advisory lock while the block runs; yields False when another sync holds it.
+
+    A session-level PostgreSQL lock on a connection of its own: no transaction stays open during the WeChat
+    calls, and a process that dies releases it with its connection.
+    """
+    with engine.connect() as conn:
+        held = bool(conn.scalar(TRY_LOCK, {"cls": SYNC_LOCK[0], "key": SYNC_LOCK[1]}))
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    conn.execute(UNLOCK, {"cls": SYNC_LOCK[0], "key": SYNC_LOCK[1]})
+                    conn.commit()
+                except SQLAlchemyError:
+                    logger.warning("could not release the tag sync lock; dropping its connection", exc_info=True)
+                    conn.invalidate()  # closing the connection releases the lock
 
 
 def orgs_without_tag(db: Session) -> list[Organisation]:

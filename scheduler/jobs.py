@@ -45,12 +45,19 @@ def refresh_access_token(services: Any, now: datetime) -> bool:
     return True
 
 
-def _sweep(sweep: Callable[[Any, datetime, Any], Any]) -> Callable[[Any, datetime], int]:
-    """Run a domain sweep in one transaction; returns how many things it made."""
+def _sweep(sweep: Callable[..., Any], *, chunked: bool = False) -> Callable[[Any, datetime], int]:
+    """Run a domain sweep in a transaction (``chunked``: committed after each chunk); returns how many it made.
+
+    A chunked sweep killed between chunks keeps the chunks it committed; the next run continues, because every
+    notice carries a source_key and the sweep reads its due rows from state.
+    """
 
     def run(services: Any, now: datetime) -> int:
         with transaction(services.sessions) as db:
-            made = sweep(db, now, services.settings)
+            if chunked:
+                made = sweep(db, now, services.settings, checkpoint=db.commit)
+            else:
+                made = sweep(db, now, services.settings)
         return len(made) if isinstance(made, Sized) else int(made or 0)
 
     run.__name__ = getattr(sweep, "__name__", "sweep")
@@ -74,12 +81,15 @@ def sync_wechat_tags(services: Any, now: datetime) -> int:
 
 JOBS: list[Job] = [
     Job("wechat-token", refresh_access_token, "keep a shared WeChat access token in Redis", TOKEN_REFRESH_SECONDS),
-    Job("topic-notices", _sweep(sweeps.publish_topic_notices), "R-TOPIC-6 议题公示 before each meeting"),
-    Job("meeting-reminders", _sweep(sweeps.remind_meetings), "R-MEET-2 meeting reminders with date, place, material"),
-    Job("implementation-summary", _sweep(sweeps.summarise_implementation),
+    Job("topic-notices", _sweep(sweeps.publish_topic_notices, chunked=True), "R-TOPIC-6 议题公示 before each meeting"),
+    Job("meeting-reminders", _sweep(sweeps.remind_meetings, chunked=True),
+        "R-MEET-2 meeting reminders with date, place, material"),
+    Job("implementation-summary", _sweep(sweeps.summarise_implementation, chunked=True),
         "R-RES-3 implemented topics told to the next meeting"),
-    Job("result-notices", _sweep(result_notices.publish_results), "R-RES-2 7-day result notices and feedback"),
-    Job("close-notices", _sweep(result_notices.close_expired), "R-RES-2 close ended public notices, tell convenors"),
+    Job("result-notices", _sweep(result_notices.publish_results, chunked=True),
+        "R-RES-2 7-day result notices and feedback"),
+    Job("close-notices", _sweep(result_notices.close_expired, chunked=True),
+        "R-RES-2 close ended public notices, tell convenors"),
     Job("cadence-watchdog", _sweep(cadence.watch_cadence), "R-MEET-1 remind convenors when their council is due"),
     Job("poll-closing", _sweep(sweeps.close_polls), "close due polls and questionnaires (domain.polls.close_due)"),
     Job("tag-sync", sync_wechat_tags, "keep organisations' WeChat tags in step with binding"),

@@ -137,3 +137,27 @@ def test_jobs_commands_list_and_run_due(cli, db, services):
 
     record_run(services, "topic-notices", T0)
     assert "上次 11-20 10:00:00" in cli("jobs", "list").output
+
+
+def test_tag_sync_run_twice_at_once_calls_the_tag_api_once(db, services, fake_wechat):
+    world(db)
+    fake_wechat.add_fault("/cgi-bin/tags/create", delay_ms=300)  # slow WeChat: the two runs overlap
+    barrier = threading.Barrier(2)
+    results: list[dict] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(dict(jobs.run_due(services, T0, only=["tag-sync"])))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r["tag-sync"] for r in results)[0] == 0 and sum(r["tag-sync"] for r in results) > 0, results
+    created = Counter(c["body"]["tag"]["name"] for c in fake_wechat.calls(path="/cgi-bin/tags/create"))
+    assert len(created) == 2 and set(created.values()) == {1}  # 东风村 and 红旗村, once each
+    tagged = Counter(o for c in fake_wechat.calls(path="/cgi-bin/tags/members/batchtagging")
+                     for o in c["body"]["openid_list"])
+    assert tagged and set(tagged.values()) == {1}
+    assert jobs.run_due(services, T0, only=["tag-sync"]) == [("tag-sync", 0)]

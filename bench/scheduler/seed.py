@@ -45,8 +45,8 @@ def background(conn: psycopg.Connection, total: int, first: datetime, last: date
          f"(%(states)s::text[])[1 + mod(g, {len(RESULT_STATES)})], f.a[1 + mod(g, {VILLAGES})], md5('bg' || g), 0, 1, "
          "%(first)s - interval '30 days' - (mod(g, 400)) * interval '1 day' "
          f"FROM generate_series(1, %(n)s) g, {VILLAGE_IDS} AS v, {FAN_IDS} AS f"),
-        ("topic_events", "INSERT INTO topic_events (topic_id, at, to_state, action, reason, prev_hash, hash) "
-         "SELECT id, created_at + interval '1 day', state, 'bench', '', repeat('0', 64), md5('bg-e' || id) "
+        ("topic_events", "INSERT INTO topic_events (topic_id, org_id, at, to_state, action, reason, prev_hash, hash) "
+         "SELECT id, org_id, created_at + interval '1 day', state, 'bench', '', repeat('0', 64), md5('bg-e' || id) "
          "FROM topics"),
         ("notices", "INSERT INTO notices (org_id, seq, kind, audience, title, body, delivery_plan, created_at, "
          "public_from, public_until, closed_at, closed_reason) "
@@ -89,8 +89,9 @@ def due_topics(conn: psycopg.Connection, n: int, now: datetime, batch: int) -> N
                  "%(now)s - interval '30 days', '同意硬化，宽4米' "
                  f"FROM generate_series(1, %(n)s) g, {VILLAGE_IDS} AS v, {FAN_IDS} AS f",
                  {"n": n, "now": now, "base": base})
-    conn.execute("INSERT INTO topic_events (topic_id, at, to_state, action, reason, prev_hash, hash) "
-                 "SELECT id, %(now)s - interval '1 day', 'consensus', 'bench', '', repeat('0', 64), md5('due-e' || id) "
+    conn.execute("INSERT INTO topic_events (topic_id, org_id, at, to_state, action, reason, prev_hash, hash) "
+                 "SELECT id, org_id, %(now)s - interval '1 day', 'consensus', 'bench', '', repeat('0', 64), "
+                 "md5('due-e' || id) "
                  "FROM topics WHERE year = 2026 AND seq > %(base)s AND seq <= %(base)s + %(n)s",
                  {"n": n, "now": now, "base": base})
 
