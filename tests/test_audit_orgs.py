@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 
 from domain import audit, topics
 from domain.errors import DomainError
@@ -183,12 +184,12 @@ def test_r_topic_8_chain_lock_taken_once_per_transaction_and_again_after_it_ends
             sent.append(statement)
 
     engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", note)
+    sa_event.listen(engine, "before_cursor_execute", note)
     try:
         audit.lock(db, 4242)
         audit.lock(db, 4242)  # remembered: no second statement
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        sa_event.remove(engine, "before_cursor_execute", note)
     assert len(sent) == 1
     assert _my_chain_locks(db, 4242) == 1
     db.commit()  # the transaction's locks are gone with it
