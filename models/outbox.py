@@ -77,10 +77,12 @@ class Notice(CreatedAt, Base):
         UniqueConstraint("org_id", "seq"),
         # The close-notices sweep reads only notices still open: flat however many closed ones pile up.
         Index("ix_notices_open_until", "public_until", postgresql_where=text("closed_at IS NULL")),
+        # Only mass sends carry an id: a partial index costs nothing for every other notice.
+        Index("ix_notices_mass_msg_id", "mass_msg_id", postgresql_where=text("mass_msg_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # indexed by (org_id, seq)
     seq: Mapped[int]  # number per organisation, shown as 通知 <seq>
     kind: Mapped[NoticeKind] = mapped_column(enum_type(NoticeKind))
     audience: Mapped[Audience] = mapped_column(enum_type(Audience))
@@ -100,7 +102,7 @@ class Notice(CreatedAt, Base):
     source_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # idempotency of made-by-job notices
     delivery_plan: Mapped[DeliveryPlan] = mapped_column(enum_type(DeliveryPlan), default=DeliveryPlan.DIRECT)
     mass_lease_until: Mapped[datetime | None]
-    mass_msg_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    mass_msg_id: Mapped[str | None] = mapped_column(String(32))
     mass_status: Mapped[str | None] = mapped_column(String(200))
     qr_scene: Mapped[str | None] = mapped_column(String(64))  # the scene the printed QR code carries
     qr_url: Mapped[str | None] = mapped_column(String(300))  # what the QR image encodes (WeChat's url)
@@ -127,10 +129,12 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "person_id"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Set once a copy was sent (TEMPLATESENDJOBFINISH looks it up): partial, so queuing a copy skips it.
+        Index("ix_deliveries_wechat_msgid", "wechat_msgid", postgresql_where=text("wechat_msgid IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))  # indexed by (notice_id, person_id)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     openid: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus), default=DeliveryStatus.PENDING)
@@ -140,7 +144,7 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)  # the reason of a failure or a skip, in Chinese
-    wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
+    wechat_msgid: Mapped[str | None] = mapped_column(String(32))
     final_status: Mapped[str | None] = mapped_column(String(64))  # from TEMPLATESENDJOBFINISH
     sent_at: Mapped[datetime | None]
 
