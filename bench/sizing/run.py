@@ -129,7 +129,7 @@ def day_estimate(kinds: dict[str, tuple[int, int, int]], sent: int, day: int, re
 
 def process_connections(tmp: Path, db_url: str, redis_url: str, prefix: str) -> tuple[int, int, int]:
     """Peak connections of a sender (32 threads) delivering 1,000 copies, and of a scheduler running its sweeps."""
-    create_broadcast(db_url, redis_url, "sizing", org_code="bench-v")
+    create_broadcast(db_url, redis_url, "sizing", org_code="bench-v1")
     with StandIn(tmp / "size-standin.jsonl") as standin:
         standin.delay(20)
         config = write_sender_config(tmp / "size-sender.toml", db_url=db_url, redis_url=redis_url,
@@ -162,7 +162,7 @@ def main() -> None:
     prefix = f"size{secrets.token_hex(3)}:"
     client = redis.Redis.from_url(redis_url)
     try:
-        seed(db_url)
+        seed(db_url, villages=1)  # one village: the broadcast reaches all 1,000 followers
         before = int(client.info("memory")["used_memory"])
         web_peak, reply_bytes = web_traffic(tmp, db_url, redis_url, prefix, args.messages)
         after = int(client.info("memory")["used_memory"])

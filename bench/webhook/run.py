@@ -40,7 +40,7 @@ def baseline_venv() -> Path:
     return python.parent
 
 
-def seed(db_url: str, villages: int) -> None:
+def seed(db_url: str, villages: int = 20) -> None:
     """Migrate and bind 1,000 followers to the villages of one township, round robin (bench-u7 → village 8)."""
     from models.migrate import upgrade
 
