@@ -5,10 +5,11 @@ Nothing is sent here. Sender workers (bot/sender.py) claim due delivery rows and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta, tzinfo
 
-from sqlalchemy import CompoundSelect, Select, case, func, literal, select, union
+from sqlalchemy import CompoundSelect, Select, case, func, literal, select, text, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,10 @@ from models import (
 )
 from models.outbox import DeliveryPlan
 
+logger = logging.getLogger(__name__)
+
 UNREACHABLE_REASON = "对方未关注公众号或没有微信"
+ANALYZE_AFTER_ROWS = 10_000  # copies queued at once after which the planner's statistics are refreshed
 REUSED_KEY = "outbox.reused_notice_ids"  # in Session.info: notices create_notice found already made
 
 PersonIds = Select[tuple[int]] | CompoundSelect
@@ -197,8 +201,23 @@ def queue_deliveries(db: Session, notice: Notice, person_ids: PersonIds, due: da
             ["notice_id", "person_id", "openid", "status", "next_attempt_at", "attempts", "last_error"], source
         )
         .on_conflict_do_nothing()
+        .returning(literal(1))
+        .cte("queued")
     )
-    return db.execute(stmt).rowcount or 0
+    queued = db.scalar(select(func.count()).select_from(stmt)) or 0  # psycopg reports no rowcount here
+    if queued >= ANALYZE_AFTER_ROWS:
+        refresh_delivery_stats(db)
+    return queued
+
+
+def refresh_delivery_stats(db: Session) -> None:
+    """Let the planner know about a large batch of new copies at once (ANALYZE, a sample of the table).
+
+    Until it does, it may think few copies wait and sort them all for every claim instead of walking
+    ``ix_deliveries_claim``; autovacuum would catch up later, or never where it is turned off.
+    """
+    db.execute(text("ANALYZE deliveries"))
+    logger.info("deliveries analysed after a large batch")
 
 
 def push_to(

@@ -16,7 +16,7 @@ from typing import overload
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from domain.outbox import UNREACHABLE_REASON
+from domain.outbox import ANALYZE_AFTER_ROWS, UNREACHABLE_REASON, refresh_delivery_stats
 from models import Audience, DeliveryStatus, Notice, NoticeKind, Role
 from models.outbox import DeliveryPlan
 
@@ -76,8 +76,9 @@ queued AS (
            CASE WHEN p.openid IS NOT NULL AND p.subscribed THEN NULL ELSE :unreachable END
     FROM recipients r JOIN people p ON p.id = r.person_id
     ON CONFLICT DO NOTHING
+    RETURNING 1
 )
-SELECT id, source_key FROM made ORDER BY id
+SELECT id, source_key, (SELECT count(*) FROM queued) AS queued FROM made ORDER BY id
 """)
 
 CONSTANTS = {
@@ -135,7 +136,10 @@ def create_notices(db: Session, specs: Iterable[NoticeSpec], now: datetime) -> l
     } for n, s in enumerate(todo)]  # one JSON document: far cheaper to send than a dozen text arrays
     params = {**CONSTANTS, "now": now, "orgs": orgs, "specs": json.dumps(rows, ensure_ascii=False),
               "to_convenors": [s.source_key for s in todo if s.to_convenors]}
-    return [(int(i), str(k)) for i, k in db.execute(CREATE_NOTICES, params)]
+    rows = db.execute(CREATE_NOTICES, params).all()
+    if rows and rows[0].queued >= ANALYZE_AFTER_ROWS:
+        refresh_delivery_stats(db)
+    return [(int(r.id), str(r.source_key)) for r in rows]
 
 
 class MadeNotices(Sequence[Notice]):

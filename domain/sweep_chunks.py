@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from domain.outbox import ANALYZE_AFTER_ROWS, refresh_delivery_stats
 from domain.outbox_bulk import MadeNotices
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def in_chunks(
         made += _chunk(db, list(rows[start:start + CHUNK]), make, what)
         if checkpoint is not None:
             checkpoint()
+    if len(made) >= ANALYZE_AFTER_ROWS:  # at least one copy each: tell the planner before the senders claim
+        refresh_delivery_stats(db)
     return MadeNotices(db, made)
 
 

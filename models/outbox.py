@@ -128,7 +128,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("notice_id", "person_id"),
-        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The senders' claim walks this in order and stops after one batch, however many copies wait.
+        Index("ix_deliveries_claim", "next_attempt_at", "id", postgresql_where=text("status IN ('pending', 'sending')")),
         # Set once a copy was sent (TEMPLATESENDJOBFINISH looks it up): partial, so queuing a copy skips it.
         Index("ix_deliveries_wechat_msgid", "wechat_msgid", postgresql_where=text("wechat_msgid IS NOT NULL")),
     )
