@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from bot.services import Services
-from bot.settings import Settings, load_settings
+from domain.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 

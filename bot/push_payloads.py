@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from domain.push_content import PushContent
+from domain.notices.content import PushContent
 
 THING_MAX_CHARS = 20  # WeChat: a "thing" value is at most 20 characters
 CUSTOM_MAX_BYTES = 2000  # keep customer-service text within about 2 KB

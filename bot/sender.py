@@ -29,10 +29,10 @@ from bot.ratelimit import TokenBucket
 from bot.sender_mass import MassSender
 from bot.services import Services
 from bot.wechat import WeChatError
-from domain import delivery, delivery_results
-from domain.delivery import ACCOUNT_CHANNELS, Attempt
-from domain.delivery_results import Outcome
-from domain.push_content import PushContent, notice_content
+from domain.notices import delivery, delivery_results
+from domain.notices.content import PushContent, notice_content
+from domain.notices.delivery import ACCOUNT_CHANNELS, Attempt
+from domain.notices.delivery_results import Outcome
 from models.db import transaction
 
 logger = logging.getLogger(__name__)

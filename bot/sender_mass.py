@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from bot.ratelimit import TokenBucket
 from bot.wechat import WeChatError
-from domain import mass_send
-from domain.delivery_results import error_reason, retry_delay
+from domain.notices import mass_send
+from domain.notices.delivery_results import error_reason, retry_delay
 from models import Notice
 from models.db import transaction
 

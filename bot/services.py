@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import RedisSettings, Settings
 from bot.wechat import WeChatAPI
+from domain.settings import RedisSettings, Settings
 from models.db import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.settings import REAL_WECHAT_API, WeChatSettings
+from domain.settings import REAL_WECHAT_API, WeChatSettings
 
 logger = logging.getLogger(__name__)
 

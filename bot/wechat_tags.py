@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.wechat import WeChatError
-from domain import tag_state
+from domain.notices import tags as tag_state
 from models.db import transaction
 
 if TYPE_CHECKING:

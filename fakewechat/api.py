@@ -7,7 +7,8 @@ import logging
 import re
 from typing import Any
 
-from fakewechat import api_account, api_messages  # noqa: F401  (registers the handlers)
+import fakewechat.api_account  # noqa: F401  (registers the handlers)
+import fakewechat.api_messages  # noqa: F401
 from fakewechat.errors import error
 from fakewechat.routing import ROUTES, Answer, ApiCall
 from fakewechat.state import FakeWeChatState

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from domain import people
 from domain.errors import DomainError
+from domain.orgs import people
 from handlers.context import Context
 from handlers.normalize import strip_trailing
 from handlers.registry import router

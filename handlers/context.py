@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from domain.people import load_sender
+from domain.orgs.people import load_sender
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from redis import Redis
 
-    from bot.settings import Settings
+    from domain.settings import Settings
     from models import Person, Role
 
 

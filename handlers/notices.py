@@ -6,11 +6,12 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from domain import delivery_results, mass_send, notices
-from domain.delivery_report import delivery_report, report_text
 from domain.errors import DomainError
-from domain.notice_texts import fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
-from domain.orgs import BINDABLE_KINDS, find_by_invite
+from domain.notices import broadcasts as notices
+from domain.notices import delivery_results, mass_send
+from domain.notices.delivery_report import delivery_report, report_text
+from domain.notices.texts import fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
+from domain.orgs.tree import BINDABLE_KINDS, find_by_invite
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import strip_trailing

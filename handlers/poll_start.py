@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.answers import parse_deadline
 from domain.errors import InvalidInput
-from domain.poll_audience import audience_label
-from domain.poll_create import PollDraft, audience_size, check_draft, convenor_org, create_poll, rules_text
+from domain.votes.answers import parse_deadline
+from domain.votes.audience import audience_label
+from domain.votes.poll_create import (
+    PollDraft,
+    audience_size,
+    check_draft,
+    convenor_org,
+    create_poll,
+    rules_text,
+)
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.registry import router

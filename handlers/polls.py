@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from domain import polls
-from domain.answers import format_local, parse_choices
 from domain.errors import InvalidInput, NotFound
-from domain.outbox import push_to
-from domain.poll_audience import audience_label, is_in
-from domain.poll_create import rules_line, start_confirmation
-from domain.poll_tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
-from domain.receipts import check_receipt
+from domain.notices.outbox import push_to
+from domain.votes import polls
+from domain.votes.answers import format_local, parse_choices
+from domain.votes.audience import audience_label, is_in
+from domain.votes.poll_create import rules_line, start_confirmation
+from domain.votes.receipts import check_receipt
+from domain.votes.tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
 from handlers.context import Context
 from handlers.proxy import acting_villager
 from handlers.registry import router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain import proxy
+from domain.orgs import proxy
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import chinese_number, strip_trailing

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from domain import questionnaires
-from domain.answers import RATING_HINT, choice_hint, format_local
 from domain.errors import InvalidInput
-from domain.poll_tally import PollPhase
-from domain.questionnaire_results import describe, summary_for, summary_text
-from domain.questionnaires import Mode
+from domain.votes import questionnaires
+from domain.votes.answers import RATING_HINT, choice_hint, format_local
+from domain.votes.questionnaire_results import describe, summary_for, summary_text
+from domain.votes.questionnaires import Mode
+from domain.votes.tally import PollPhase
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.proxy import acting_villager

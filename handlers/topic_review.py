@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain import meetings, people, topic_feedback, topic_queries, topic_refs, topics
 from domain.errors import InvalidInput
-from domain.topic_text import local_time_with_weekday, short_title
+from domain.meetings import schedule as meetings
+from domain.orgs import people
+from domain.topics import feedback as topic_feedback
+from domain.topics import operations as topics
+from domain.topics import queries as topic_queries
+from domain.topics import refs as topic_refs
+from domain.topics.text import local_time_with_weekday, short_title
 from handlers.context import Context
 from handlers.registry import router
 from handlers.topic_input import as_typed, parse_when

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from domain import audit, people, topic_queries, topic_refs, topics
 from domain.errors import NotFound
-from domain.topic_text import WAITING, mask_name, proxy_note, short_title, timeline
+from domain.orgs import people
+from domain.topics import audit
+from domain.topics import operations as topics
+from domain.topics import queries as topic_queries
+from domain.topics import refs as topic_refs
+from domain.topics.text import WAITING, mask_name, proxy_note, short_title, timeline
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import strip_trailing

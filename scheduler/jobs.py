@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.wechat import WeChatError
-from domain import cadence, result_notices, sweeps
+from domain.meetings import cadence, sweeps
+from domain.topics import results as result_notices
 from models.db import transaction
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from bot.services import Services
-from bot.settings import Settings, parse_settings
+from domain.settings import Settings, parse_settings
 from models.base import Base
 from models.migrate import upgrade
 

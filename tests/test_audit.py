@@ -8,7 +8,8 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from domain import audit, topics
+from domain.topics import audit
+from domain.topics import operations as topics
 from models import TopicEvent, TopicState
 from tests.topic_world import NOW, advance, build, new_topic, run_cli, who
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 
-from domain import audit, topics
 from domain.errors import DomainError
+from domain.topics import audit
+from domain.topics import operations as topics
 from models import Organisation, TopicEvent, TopicSource, TopicState
 from tests.topic_world import NOW, advance, build, new_topic, who
 

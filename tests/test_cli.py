@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.cli import main
-from domain import orgs, people
+from domain.orgs import people
+from domain.orgs import tree as orgs
 from models import Organisation, Person, Role, RoleGrant
 from models.migrate import current_heads
 

@@ -8,10 +8,10 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import select
 
-from domain import polls
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.poll_create import start_confirmation
-from domain.poll_tally import classify
+from domain.votes import polls
+from domain.votes.poll_create import start_confirmation
+from domain.votes.tally import classify
 from models import MeetingAttendee, MeetingStatus, Notice, PollKind, Role, Topic, TopicEvent, TopicState
 from tests.test_polls_support import NOW, SETTINGS, TZ, meeting, person, villagers, villages
 

@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import func, select
 
 from bot.services import make_redis
-from domain import orgs
+from domain.orgs import tree as orgs
 from handlers import load_routes, router
 from models import InboundMessage, OrgKind, Person
 from tests.driver import live_bot

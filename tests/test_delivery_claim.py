@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, text
 
-from domain import delivery
-from domain.outbox import ANALYZE_AFTER_ROWS, create_notice
+from domain.notices import delivery
+from domain.notices.outbox import ANALYZE_AFTER_ROWS, create_notice
 from models import Audience, NoticeKind
 from tests.test_notices_helpers import bulk_followers, fast, world
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.embedded import EmbeddedPostgres
 from bot.services import Services, _ensure_database
-from domain import orgs
+from domain.orgs import tree as orgs
 from models import InboundMessage, OrgKind, Person
 from models.db import transaction
 from models.migrate import upgrade

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bot.embedded import EmbeddedRedis, free_port
 from bot.services import make_redis
-from domain import orgs
+from domain.orgs import tree as orgs
 from fakewechat.user import WeChatPusher
 from handlers.dialogs import DialogUnavailable
 from models import Delivery, DeliveryStatus, InboundMessage, Notice, NoticeKind, OrgKind, Person, Topic

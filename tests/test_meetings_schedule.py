@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from domain import meetings
 from domain.errors import InvalidInput, NotFound, PermissionDenied
-from domain.meetings import NoticeTooShort
-from domain.topic_states import IllegalTransition
+from domain.meetings import schedule as meetings
+from domain.meetings.schedule import NoticeTooShort
+from domain.topics.states import IllegalTransition
 from models import (
     AttendeeKind,
     Audience,

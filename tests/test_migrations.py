@@ -49,7 +49,8 @@ def _old_global_hash(row, prev_hash: str) -> str:
 
 
 def test_r_topic_8_migration_0004_rechains_existing_records_per_organisation(server_urls, base_settings):
-    from domain import audit, topics
+    from domain.topics import audit
+    from domain.topics import operations as topics
     from tests.topic_world import NOW, advance, build, new_topic, who
 
     server = server_urls[0]

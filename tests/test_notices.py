@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from domain import notices
+from domain.notices import broadcasts as notices
 from models import Delivery, DeliveryStatus, Notice, NoticeKind, Role
 from tests.test_notices_helpers import CUSTOM_PATH, TEMPLATE_PATH, drain, person, world
 
@@ -113,7 +113,7 @@ def test_township_notice_reaches_and_lists_in_every_village(bot, db):
 
 def test_non_public_notice_visible_only_to_its_recipients(db, services):
     w = world(db)
-    from domain.outbox import push_to
+    from domain.notices.outbox import push_to
 
     push_to(db, [w["fans"][0]], org=w["v1"], title="您的议题有进展", body="已受理。", now=_now())
     db.commit()
@@ -145,7 +145,7 @@ def test_withdraw_stops_unsent_copies(bot, db):
 def test_r_topic_6_topic_notice_cannot_be_withdrawn_before_its_days(db, services):
     w = world(db)
     from domain.errors import Conflict
-    from domain.outbox import create_notice
+    from domain.notices.outbox import create_notice
     from models import Audience
 
     create_notice(db, org=w["v1"], kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS, title="议题公示",
@@ -207,7 +207,7 @@ def test_notice_qr_scene_binds_and_shows_the_notice(bot, db):
 
 def test_convenor_of_two_orgs_is_asked_nothing_extra(db, services):
     w = world(db)
-    from domain import people
+    from domain.orgs import people
 
     people.grant_role(db, w["convenor"], w["town"], Role.CONVENOR)
     db.commit()
@@ -230,7 +230,7 @@ def test_missed_personal_pushes_are_listed_too(bot, db):
     w = world(db)
     from datetime import UTC, datetime
 
-    from domain.outbox import push_to
+    from domain.notices.outbox import push_to
 
     push_to(db, [w["fans"][0]], org=w["v1"], title="会议提醒：东风村协商议事会", body="……", now=datetime.now(UTC))
     db.commit()

@@ -95,7 +95,7 @@ def test_pdf_refused_for_a_notice_without_public_window(cli, db, tmp_path):
     w = world(db)
     from datetime import UTC, datetime
 
-    from domain.outbox import push_to
+    from domain.notices.outbox import push_to
 
     push_to(db, [w["fans"][0]], org=w["v1"], title="私信", body="……", now=datetime.now(UTC))
     db.commit()

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from bot.sender import Sender
-from domain import orgs, people
+from domain.orgs import people
+from domain.orgs import tree as orgs
 from models import (
     Meeting,
     MeetingAttendee,

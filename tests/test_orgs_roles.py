@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from wechatpy import parse_message
 
-from domain import council, orgs, people
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.orgs import council, people
+from domain.orgs import tree as orgs
 from fakewechat.messages import MessageBuilder
 from handlers.context import Context
 from handlers.normalize import normalise

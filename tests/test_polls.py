@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select
 
-from domain import polls
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.poll_create import PollDraft, check_draft, create_poll
-from domain.poll_tally import PollPhase, count_votes, phase
+from domain.votes import polls
+from domain.votes.poll_create import PollDraft, check_draft, create_poll
+from domain.votes.tally import PollPhase, count_votes, phase
 from models import Audience, Base, Delivery, Notice, Poll, PollBallot, PollVoter, Role
 from tests.test_polls_support import NOW, SETTINGS, TZ, person, poll, villagers, villages
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from domain import polls
+from domain.votes import polls
 from handlers import load_routes, router
 from handlers.context import Context
 from handlers.normalize import normalise

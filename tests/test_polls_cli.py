@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from bot.cli import main
-from domain import polls, questionnaires
+from domain.votes import polls, questionnaires
 from models import Poll, PollBallot, Questionnaire, Role, TopicState
 from tests.test_polls_support import SETTINGS, TZ, meeting, person, poll, questionnaire, villagers, villages
 

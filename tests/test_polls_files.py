@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.answers import format_local
-from domain.poll_files import FileFormatError, load_poll, load_questionnaire
+from domain.votes.answers import format_local
+from domain.votes.files import FileFormatError, load_poll, load_questionnaire
 from models import Audience, QuestionKind
 from tests.test_polls_support import SETTINGS, TZ
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
-from domain import orgs, people
-from domain.poll_create import PollDraft, create_poll
-from domain.questionnaire_create import QuestionDraft, QuestionnaireDraft, create_questionnaire
+from domain.orgs import people
+from domain.orgs import tree as orgs
+from domain.settings import Settings
+from domain.votes.poll_create import PollDraft, create_poll
+from domain.votes.questionnaire_create import QuestionDraft, QuestionnaireDraft, create_questionnaire
 from models import (
     Audience,
     Meeting,

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from domain import proxy, topics
 from domain.errors import InvalidInput, PermissionDenied
+from domain.orgs import proxy
+from domain.topics import operations as topics
 from models import Topic, TopicEvent
 from models.topics import ProxySession
 from tests.topic_world import NOW, build, named, new_topic, notices_to, run_cli, who

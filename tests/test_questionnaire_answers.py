@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.answers import (
+from domain.errors import InvalidInput
+from domain.votes.answers import (
     cn_number,
     parse_choices,
     parse_deadline,
@@ -17,7 +18,6 @@ from domain.answers import (
     parse_rating,
     parse_text,
 )
-from domain.errors import InvalidInput
 from handlers.normalize import normalise
 
 LABELS = ["村东主路", "学校门口", "机耕路"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from domain import questionnaires
+from domain.votes import questionnaires
 from models import QuestionnaireAnswer, QuestionnaireResponse
 from tests.test_polls_support import person, questionnaire, villagers, villages
 

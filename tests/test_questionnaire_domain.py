@@ -8,11 +8,11 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import func, select
 
-from domain import questionnaires
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.questionnaire_create import QuestionDraft, QuestionnaireDraft, create_questionnaire
-from domain.questionnaire_results import summarise, summary_for, summary_text
-from domain.questionnaires import Mode
+from domain.votes import questionnaires
+from domain.votes.questionnaire_create import QuestionDraft, QuestionnaireDraft, create_questionnaire
+from domain.votes.questionnaire_results import summarise, summary_for, summary_text
+from domain.votes.questionnaires import Mode
 from models import (
     Audience,
     Notice,
@@ -175,7 +175,7 @@ def _topic(db, org, proposer, state=TopicState.REGISTERED, number="2026-007"):
 
 
 def test_r_topic_3_screening_tools_attach_to_a_topic_of_the_same_organisation(db):
-    from domain.poll_create import PollDraft, create_poll
+    from domain.votes.poll_create import PollDraft, create_poll
     from tests.test_polls_support import TZ
 
     _, v1, v2 = villages(db)
@@ -185,8 +185,8 @@ def test_r_topic_3_screening_tools_attach_to_a_topic_of_the_same_organisation(db
     p = create_poll(db, v1, PollDraft("先修哪条路？", ["东", "西"], NOW + timedelta(days=1), topic="7"), actor=None,
                     now=NOW, settings=SETTINGS.polls, tz=TZ)
     assert q.topic_id == topic.id and p.topic_id == topic.id
-    from domain import polls
-    from domain.screening import screening_lines
+    from domain.topics.screening import screening_lines
+    from domain.votes import polls
 
     polls.cast_vote(db, p, who, [2], NOW, tz=TZ)
     _fill(db, q, who, ["1"])

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from bot.ratelimit import TokenBucket
 from bot.sender import Sender
-from domain import delivery
-from domain.outbox import create_notice
+from domain.notices import delivery
+from domain.notices.outbox import create_notice
 from models import Audience, Delivery, DeliveryStatus, NoticeKind, Person
 from models.db import transaction
 from tests.test_notices_helpers import (
@@ -206,7 +206,7 @@ def test_temporary_error_gives_up_after_max_attempts_with_reason(db, services, f
 
 
 def test_backoff_is_exponential_with_jitter(services):
-    from domain.delivery_results import retry_delay
+    from domain.notices.delivery_results import retry_delay
 
     settings = services.settings
     assert retry_delay(1, settings, rng=lambda: 0.5) == timedelta(seconds=30)

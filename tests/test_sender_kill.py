@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from domain.outbox import create_notice
+from domain.notices.outbox import create_notice
 from models import Audience, Delivery, DeliveryStatus, NoticeKind
 from tests.test_notices_helpers import T0, TEMPLATE_PATH, bulk_followers, world
 

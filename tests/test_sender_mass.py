@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.wechat_tags import sync_tags
-from domain import notices
-from domain.outbox import create_notice
+from domain.notices import broadcasts as notices
+from domain.notices.outbox import create_notice
 from models import Audience, Delivery, DeliveryStatus, Notice, NoticeKind, Organisation
 from models.outbox import DeliveryPlan, WeChatTagMember
 from tests.test_notices_helpers import TEMPLATE_PATH, drain, person, world

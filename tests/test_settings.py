@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pydantic import BaseModel
 
 from bot.cli import main as cli_main
-from bot.settings import Settings, SettingsError, load_settings, parse_settings
+from domain.settings import Settings, SettingsError, load_settings, parse_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 

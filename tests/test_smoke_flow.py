@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain import orgs, people
+from domain.orgs import people
+from domain.orgs import tree as orgs
 from models import OrgKind, Role
 
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from domain import sweeps
-from domain.notice_texts import fmt_time
+from domain.meetings import sweeps
+from domain.notices.texts import fmt_time
 from models import (
     Audience,
     Delivery,
@@ -80,7 +80,7 @@ def test_r_topic_6_topic_already_noticed_or_withdrawn_is_left_alone(db, services
     withdrawn = topic(db, w["v1"], w["fans"][1], seq=2, state=TopicState.WITHDRAWN)
     meeting(db, w["v1"], T0 + timedelta(days=9), topic_row=noticed)
     meeting(db, w["v1"], T0 + timedelta(days=9), topic_row=withdrawn)
-    from domain.outbox import create_notice
+    from domain.notices.outbox import create_notice
 
     create_notice(db, org=w["v1"], kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS, title="议题公示",
                   body="……", now=T0 - timedelta(days=1), topic=noticed, public_days=10)  # as schedule_meeting does

@@ -11,9 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import orgs, people, sweep_chunks, sweeps
-from domain.outbox import audience_ids, convenor_ids, create_notice, push_to
-from domain.outbox_bulk import NoticeSpec, create_notices
+from domain.meetings import sweeps
+from domain.notices import sweep_chunks
+from domain.notices.outbox import audience_ids, convenor_ids, create_notice, push_to
+from domain.notices.outbox_bulk import NoticeSpec, create_notices
+from domain.orgs import people
+from domain.orgs import tree as orgs
 from models import (
     Audience,
     Delivery,

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from domain import result_notices, sweep_chunks, sweeps
-from domain.outbox import convenor_ids, create_notice, push_to
+from domain.meetings import sweeps
+from domain.notices import sweep_chunks
+from domain.notices.outbox import convenor_ids, create_notice, push_to
+from domain.topics import results as result_notices
 from models import Audience, Delivery, Notice, NoticeKind, Organisation, Person, TopicState
 from tests.test_notices_helpers import T0, event, meeting, topic, world
 from tests.test_sweeps_bulk import _expected_recipients, _numbers_are_gap_free, _villages

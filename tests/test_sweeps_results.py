@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from domain import cadence, notices, result_notices, sweeps
-from domain.outbox import push_to
+from domain.meetings import cadence, sweeps
+from domain.notices import broadcasts as notices
+from domain.notices.outbox import push_to
+from domain.topics import results as result_notices
 from models import Delivery, MeetingStatus, Notice, NoticeKind, TopicCosigner, TopicState
 from tests.test_notices_helpers import T0, event, meeting, topic, world
 

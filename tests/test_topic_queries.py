@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain import topic_queries, topics
+from domain.topics import operations as topics
+from domain.topics import queries as topic_queries
 from tests.topic_world import NOW, build, new_topic, who
 
 

@@ -7,9 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import audit, people, topic_refs, topics
 from domain.errors import Conflict, InvalidInput, NotBound, PermissionDenied
-from domain.topic_states import IllegalTransition
+from domain.orgs import people
+from domain.topics import audit
+from domain.topics import operations as topics
+from domain.topics import refs as topic_refs
+from domain.topics.states import IllegalTransition
 from models import Organisation, Topic, TopicCosigner, TopicEvent, TopicSource, TopicState
 from models.topics import ScreeningMethod
 from tests.topic_world import NOW, advance, build, named, new_topic, notices_to, person, who
@@ -190,7 +193,7 @@ def test_r_topic_4_return_needs_reason_then_resubmit(db, services, world):
 # ---- R-TOPIC-5: research before any meeting --------------------------------------------------------
 
 def test_r_topic_5_no_meeting_before_research(db, services, world):
-    from domain import meetings
+    from domain.meetings import schedule as meetings
 
     topic = advance(db, services, new_topic(db, services), TopicState.APPROVED)
     with pytest.raises(IllegalTransition, match="不调研不协商"):

@@ -7,9 +7,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from domain import topic_states, topics
 from domain.errors import Conflict, DomainError
-from domain.topic_states import ACTION_LABELS, TRANSITIONS, IllegalTransition
+from domain.topics import operations as topics
+from domain.topics import states as topic_states
+from domain.topics.states import ACTION_LABELS, TRANSITIONS, IllegalTransition
 from models import Person, Topic, TopicEvent, TopicState
 from tests.topic_world import NOW, advance, build, new_topic, who
 
@@ -73,7 +74,7 @@ def test_already_done_is_reported_as_handled(db, services):
 
 
 def test_r_topic_4_two_township_reviewers_approve_at_once_one_wins(db, services):
-    from domain import people
+    from domain.orgs import people
     from models import Organisation, Role
 
     world = build(db)

@@ -14,7 +14,7 @@ from wechatpy import parse_message
 
 from bot import replies
 from bot.security import sha1_signature
-from domain import orgs
+from domain.orgs import tree as orgs
 from fakewechat.messages import cdata
 from models import OrgKind
 from tests.driver import live_bot

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from domain import orgs
+from domain.orgs import tree as orgs
 from fakewechat.messages import RawXml, render_xml
 from models import InboundMessage, OrgKind, Person
 from tests.driver import live_bot

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from domain import orgs, people
+from domain.orgs import people
+from domain.orgs import tree as orgs
 from models import Delivery, Notice, OrgKind, Person, Role, Topic, TopicState
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 2026-03-02 10:00 in Asia/Shanghai
@@ -84,7 +85,8 @@ def notices_to(db, openid, topic: Topic | None = None):
 
 def advance(db, services, topic, to: TopicState, now=NOW):
     """Drive a village topic along the happy path up to a state, with the right people (returns the topic)."""
-    from domain import meetings, topics
+    from domain.meetings import schedule as meetings
+    from domain.topics import operations as topics
 
     s = services.settings
     steps = [
@@ -109,7 +111,7 @@ def advance(db, services, topic, to: TopicState, now=NOW):
 
 def new_topic(db, services, text="修一下村东头的路", openid="u-zhang", now=NOW):
     """A chat-style proposal by a villager of 东风村."""
-    from domain import topics
+    from domain.topics import operations as topics
 
     created = topics.propose(db, who(db, openid), text, now, settings=services.settings)
     db.commit()

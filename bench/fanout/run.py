@@ -76,8 +76,8 @@ def seed(db_url: str, recipients: int) -> None:
 def create_broadcast(db_url: str, redis_url: str, label: str, org_code: str = "fan-v") -> tuple[int, float]:
     """One followers notice through domain.outbox.create_notice; returns (deliveries queued, seconds)."""
     from bot.services import Services
-    from bot.settings import parse_settings
-    from domain.outbox import create_notice
+    from domain.notices.outbox import create_notice
+    from domain.settings import parse_settings
     from models import Audience, Delivery, NoticeKind, Organisation
     from models.db import transaction
 

@@ -31,8 +31,8 @@ TARGET_SECONDS = 2.0
 
 def sweeps() -> list[tuple[str, Callable[..., Any], Callable[..., None]]]:
     """(job id, the domain sweep, the maker of its due rows)."""
-    from domain.result_notices import close_expired, publish_results
-    from domain.sweeps import remind_meetings
+    from domain.meetings.sweeps import remind_meetings
+    from domain.topics.results import close_expired, publish_results
 
     return [
         ("meeting-reminders", remind_meetings, lambda conn, n, now, k: seed.due_meetings(conn, n, now)),
@@ -78,7 +78,7 @@ def idle_ticks(urls: dict[str, str], services: dict[str, Any], now: datetime, to
 def open_services(db_url: str, redis_url: str) -> Any:
     """Services on a bench database."""
     from bot.services import Services
-    from bot.settings import parse_settings
+    from domain.settings import parse_settings
 
     return Services.from_settings(parse_settings({"database": {"url": db_url}, "redis": {"url": redis_url}}))
 

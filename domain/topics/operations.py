@@ -1,0 +1,300 @@
+"""Topic operations (R-TOPIC-1..8): propose, co-sign, and each step of the approval chain.
+
+Every state change goes through ``transition``: the table in ``states`` applies and audits it,
+then ``feedback`` pushes the news.
+Domain errors carry the Chinese reply; callers phrase success themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.errors import Conflict, InvalidInput, PermissionDenied
+from domain.notices import outbox
+from domain.orgs import people
+from domain.topics import audit, states
+from domain.topics import feedback as topic_feedback
+from domain.topics.refs import format_number
+from domain.topics.states import GRASSROOTS, IllegalTransition, level_of
+from domain.topics.text import proxy_note, short_title
+from models import (
+    NoticeKind,
+    Organisation,
+    Person,
+    Role,
+    Topic,
+    TopicCosigner,
+    TopicEvent,
+    TopicSource,
+    TopicState,
+)
+from models.topics import ScreeningMethod
+
+if TYPE_CHECKING:
+    from domain.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MIN_LETTERS = 2  # fewer letters (汉字 or a–z) than this is not a topic: "？？？", "123", "👍"
+TITLE_COLUMN_CHARS = 200
+COSIGN_STATES = {TopicState.REGISTERED, TopicState.SCREENING}
+RESULTS = {TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSENSUS}
+REGISTRAR_ROLES = (Role.CONVENOR, Role.SECRETARY, Role.PARTY_REVIEWER)
+_SENTENCE_END = "。！？!?;；\n"
+DUPLICATE_KEY = "uq_topics_proposer_id_text_hash"  # same person, same text, same local day
+
+
+def transition(db: Session, topic: Topic, action: str, actor: Person | None, now: datetime,
+               **options: object) -> TopicEvent:
+    """Apply one transition of the table (audited), then tell the people it concerns."""
+    event = states.apply(db, topic, action, actor, now, **options)  # type: ignore[arg-type]
+    topic_feedback.after_transition(db, topic, event, now)
+    return event
+
+def check_text(text: str, settings: Settings, what: str = "内容") -> str:
+    """The cleaned text of a proposal, or a clear refusal (empty, too long, not a topic)."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise InvalidInput(f"{what}是空的。请写上您想商量的事，例如：提议 修一下村东头的路。")
+    limit = settings.rules.topic_max_chars
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{what}太长了（{len(cleaned)} 字），请控制在 {limit} 字以内，说清楚是什么事、在哪里就行。")
+    letters = sum(1 for ch in cleaned if unicodedata.category(ch).startswith("L"))
+    if letters < MIN_LETTERS:
+        raise InvalidInput("看不出您想商量什么事。请用文字写清楚，例如：提议 修一下村东头的路。")
+    return cleaned
+
+
+def split_title(text: str, max_chars: int) -> tuple[str, str]:
+    """A title of at most max_chars (cut at a sentence end when possible) and the rest as detail."""
+    max_chars = min(max_chars, TITLE_COLUMN_CHARS)
+    if len(text) <= max_chars:
+        return text, ""
+    cut = max(text.rfind(mark, 0, max_chars) for mark in _SENTENCE_END)
+    if cut >= MIN_LETTERS:
+        return text[: cut + 1].strip(), text[cut + 1:].strip()
+    return text[:max_chars].strip(), text[max_chars:].strip()
+
+
+def text_hash(text: str, now: datetime, settings: Settings) -> str:
+    """The duplicate key: same words (ignoring spaces, punctuation, width and case) on the same local day."""
+    day = now.astimezone(settings.tz).date().isoformat()
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
+    return hashlib.sha256(f"{day}|{folded}".encode()).hexdigest()
+
+
+def _create(db: Session, org: Organisation, proposer: Person, content: str, detail: str, source: TopicSource,
+            now: datetime, settings: Settings, *, actor: Person, agent: Person | None = None,
+            registrar: Person | None = None) -> Topic:
+    audit.lock(db, org.id)  # serialises the organisation's numbering and the duplicate check in its own topics
+    title, overflow = split_title(content, settings.topics.max_title_chars)
+    detail = "\n".join(part for part in (overflow, detail.strip()) if part)
+    digest = text_hash(f"{content}\n{detail}", now, settings)
+    earlier = db.scalar(select(Topic).where(Topic.proposer_id == proposer.id, Topic.text_hash == digest))
+    if earlier is not None:
+        raise Conflict(f"今天已经提过这个议题了，编号 {earlier.number}。发送“议题 {earlier.number}”查看进展。")
+    year = now.astimezone(settings.tz).year
+    seq = int(db.scalar(select(func.coalesce(func.max(Topic.seq), 0)).where(Topic.org_id == org.id,
+                                                                           Topic.year == year)) or 0) + 1
+    topic = Topic(org=org, year=year, seq=seq, number=format_number(year, seq), title=title, detail=detail,
+                  source=source, state=TopicState.REGISTERED, proposer=proposer, text_hash=digest,
+                  proposed_by_proxy_id=agent.id if agent else None,
+                  registered_by_id=registrar.id if registrar else None)
+    db.add(topic)
+    _flush_new(db)
+    on_behalf = proposer if actor.id != proposer.id else None
+    event = audit.append(db, topic, action="register", from_state=None, to_state=TopicState.REGISTERED.value,
+                         actor=actor, now=now, on_behalf_of=on_behalf,
+                         reason=f"{source.label}{proxy_note(db, agent, org)}")
+    topic_feedback.after_registration(db, topic, event, now)
+    logger.info("topic %s registered in org %s", topic.number, org.code)
+    return topic
+
+
+def _flush_new(db: Session) -> None:
+    """Insert the new topic, refusing a twin the same person registered in another organisation just now."""
+    # The duplicate check in _create runs under this organisation's lock only: a twin registered at the same
+    # moment in another organisation is caught by the unique key (proposer, text hash). The caller rolls back.
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != DUPLICATE_KEY:
+            raise
+        raise Conflict("今天已经提过这个议题了。发送“我的议题”查看进展。") from None
+
+
+def propose(db: Session, person: Person, content: str, now: datetime, *, settings: Settings, detail: str = "",
+            agent: Person | None = None) -> Topic:
+    """Register a chat proposal for the person's home organisation (群众出题, or 委员荐题 from a member)."""
+    org = people.require_home(person)  # R-TOPIC-2: only someone bound to a village takes part there
+    content = check_text(content, settings)
+    if detail.strip():
+        detail = check_text(detail, settings, "补充说明")
+    source = TopicSource.MEMBER if people.has_role(db, person, org, Role.MEMBER) else TopicSource.RESIDENT
+    return _create(db, org, person, content, detail, source, now, settings, actor=agent or person, agent=agent)
+
+
+def register(db: Session, org: Organisation, content: str, *, source: TopicSource, actor: Person, now: datetime,
+             settings: Settings, detail: str = "", proposer: Person | None = None,
+             cosigners: Iterable[Person] = ()) -> Topic:
+    """Register a topic from the office (党委政府点题, 公开征集, a paper proposal) by a convenor or secretary."""
+    if not (people.has_role(db, actor, org, *REGISTRAR_ROLES) or people.supervises(db, actor, org)):
+        raise PermissionDenied(f"只有{org.name}的召集人、会议秘书或党组织审核人可以登记议题。")
+    content = check_text(content, settings)
+    if detail.strip():
+        detail = check_text(detail, settings, "补充说明")
+    topic = _create(db, org, proposer or actor, content, detail, TopicSource(source), now, settings,
+                    actor=actor, registrar=actor)
+    for person in cosigners:
+        cosign(db, topic, person, now, agent=actor)
+    return topic
+
+
+def cosign(db: Session, topic: Topic, person: Person, now: datetime, *, agent: Person | None = None) -> TopicCosigner:
+    """Add a joint proposer (联名, R-TOPIC-1): someone of the same village, once, before the topic is submitted."""
+    audit.lock(db, topic.org_id)
+    db.refresh(topic)
+    if person.home_org_id != topic.org_id:
+        raise PermissionDenied(f"只有{topic.org.name}的村民可以联名这个议题。")
+    if person.id == topic.proposer_id:
+        raise Conflict(f"议题 {topic.number} 是您自己提的，不用再联名。")
+    signed = select(TopicCosigner.id).where(TopicCosigner.topic_id == topic.id)
+    if db.scalar(signed.where(TopicCosigner.person_id == person.id)) is not None:  # read after the lock
+        raise Conflict(f"您已经联名过议题 {topic.number} 了。")
+    if topic.state not in COSIGN_STATES:
+        raise IllegalTransition(f"议题 {topic.number} 现在“{topic.state.label}”，已经不能联名了。")
+    signer = TopicCosigner(topic=topic, person=person, by_proxy_id=agent.id if agent else None)
+    db.add(signer)
+    db.flush()
+    event = audit.append(db, topic, action="cosign", from_state=topic.state.value, to_state=topic.state.value,
+                         actor=agent or person, now=now, on_behalf_of=person if agent else None,
+                         reason=proxy_note(db, agent, topic.org).strip("（）"))
+    db.expire(topic, ["cosigners"])
+    total = db.scalar(select(func.count()).select_from(signed.subquery())) or 0
+    body = (f"{person.display_name}联名支持您的议题“{short_title(topic)}”（{topic.number}），"
+            f"现在共有 {total} 人联名。")
+    outbox.push_to(db, [topic.proposer], org=topic.org, title=f"有人联名 {topic.number}", body=body, now=now,
+                   kind=NoticeKind.FEEDBACK, topic=topic, source_key=f"topic:{topic.id}:event:{event.id}")
+    return signer
+
+
+def screen(db: Session, topic: Topic, actor: Person, now: datetime, method: ScreeningMethod | str,
+           ref: str = "") -> TopicEvent:
+    """Start screening with a method of R-TOPIC-3 and an optional questionnaire/poll number."""
+    try:
+        method = ScreeningMethod(method)
+    except ValueError:
+        raise InvalidInput("筛选方式只能是：问卷调查、直接对话、小组协商、听证、网络投票。") from None
+    ref = ref.strip()[:60]
+
+    def change(t: Topic) -> None:
+        t.screening_method, t.screening_ref = method, ref or None
+
+    reason = method.label + (f"（{ref}）" if ref else "")
+    return transition(db, topic, "screen", actor, now, reason=reason, change=change)
+
+
+def submit(db: Session, topic: Topic, actor: Person, now: datetime, note: str = "") -> TopicEvent:
+    """Submit the topic to the same-level party organisation (R-TOPIC-4)."""
+    return transition(db, topic, "submit", actor, now, reason=note)
+
+
+def approve(db: Session, topic: Topic, actor: Person, now: datetime, note: str = "") -> TopicEvent:
+    """The next approval: a village party organisation's review, or the township committee's approval."""
+    grassroots = level_of(topic.org) == GRASSROOTS
+    action = "review" if grassroots and topic.state is TopicState.SUBMITTED else "approve"
+    return transition(db, topic, action, actor, now, reason=note)
+
+
+def return_topic(db: Session, topic: Topic, actor: Person, now: datetime, reason: str) -> TopicEvent:
+    """Return the topic to its council with a reason."""
+
+    def change(t: Topic) -> None:
+        t.return_reason = reason.strip()
+
+    return transition(db, topic, "return", actor, now, reason=reason, change=change)
+
+
+def research(db: Session, topic: Topic, actor: Person, now: datetime, note: str) -> TopicEvent:
+    """Record the research (policies, facts, stakeholders' wishes) an approved topic needs (R-TOPIC-5)."""
+
+    def change(t: Topic) -> None:
+        t.research_note = note.strip()
+
+    return transition(db, topic, "research", actor, now, reason=note, change=change)
+
+
+def mark_consulted(db: Session, topic: Topic, actor: Person | None, now: datetime, note: str = "") -> TopicEvent:
+    """The meeting on a noticed topic took place; the result follows."""
+
+    def change(t: Topic) -> None:
+        t.consulted_at = now
+
+    return transition(db, topic, "consult", actor, now, reason=note, change=change)
+
+
+def record_result(db: Session, topic: Topic, result: TopicState, actor: Person | None, now: datetime,
+                  note: str = "") -> TopicEvent:
+    """Record 达成共识 / 基本达成共识 / 未达成共识 from NOTICED or CONSULTED (actor None = a vote tally)."""
+    if result not in RESULTS:
+        raise InvalidInput("协商结果只能是：达成共识、基本达成共识、未达成共识。")
+
+    def change(t: Topic) -> None:
+        t.consulted_at = t.consulted_at or now
+        t.result_note = note.strip() or None
+
+    return transition(db, topic, "result", actor, now, target=result, reason=note, change=change)
+
+
+def implement(db: Session, topic: Topic, actor: Person, now: datetime, note: str = "") -> TopicEvent:
+    """Start implementing a (basic) consensus."""
+    return transition(db, topic, "implement", actor, now, reason=note)
+
+
+def complete(db: Session, topic: Topic, actor: Person, now: datetime, note: str) -> TopicEvent:
+    """Record that the implementation is done (what was done)."""
+    return transition(db, topic, "complete", actor, now, reason=note)
+
+
+def evaluate(db: Session, topic: Topic, actor: Person, now: datetime, note: str) -> TopicEvent:
+    """Record the evaluation of an implemented topic (R-RES-6)."""
+    return transition(db, topic, "evaluate", actor, now, reason=note)
+
+
+def reconsults_this_year(db: Session, topic: Topic, now: datetime, settings: Settings) -> int:
+    """How many times the topic went back for consultation in this calendar year (local time)."""
+    year = now.astimezone(settings.tz).year
+    times = db.scalars(select(TopicEvent.at).where(TopicEvent.topic_id == topic.id,
+                                                   TopicEvent.action == "reconsult"))
+    return sum(1 for at in times if at.astimezone(settings.tz).year == year)
+
+
+def reconsult(db: Session, topic: Topic, actor: Person, now: datetime, reason: str, *,
+              settings: Settings) -> TopicEvent:
+    """Send a no-consensus topic back for approval to be consulted again, at most N times a year (R-TOPIC-7)."""
+    audit.lock(db, topic.org_id)
+    limit = settings.rules.reconsult_max_per_year
+    if topic.state is TopicState.NO_CONSENSUS and reconsults_this_year(db, topic, now, settings) >= limit:
+        raise IllegalTransition(f"议题 {topic.number} 今年已经再次协商 {limit} 次了，按规定一年最多 {limit} 次，"
+                                f"明年才能再申请。")
+
+    def change(t: Topic) -> None:
+        t.reconsult_count += 1
+        t.return_reason = None
+
+    return transition(db, topic, "reconsult", actor, now, reason=reason, change=change)
+
+
+def withdraw(db: Session, topic: Topic, actor: Person, now: datetime, reason: str = "", *,
+             on_behalf_of: Person | None = None) -> TopicEvent:
+    """Withdraw a topic before it is submitted (the proposer, or the convenor)."""
+    return transition(db, topic, "withdraw", actor, now, reason=reason, on_behalf_of=on_behalf_of)

@@ -1,0 +1,193 @@
+"""The life of a topic: ONE table of transitions (from-states, action → to-state, who may, at which level).
+
+Chat, CLI, console and API all move topics through ``apply``; nothing else writes ``Topic.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from domain.orgs import people
+from domain.topics import audit
+from domain.topics.labels import ACTION_LABELS
+from models import Organisation, Person, Role, Topic, TopicEvent, TopicState
+
+logger = logging.getLogger(__name__)
+
+S = TopicState
+GRASSROOTS, UPPER = "grassroots", "upper"  # village/community/enterprise vs township/street/park/county
+BOTH = frozenset({GRASSROOTS, UPPER})
+SELF, PARENT = "self", "parent"  # the role is checked in the topic's organisation, or in its parent
+
+
+class IllegalTransition(DomainError):
+    """The topic is not in a state where this action is possible."""
+
+    reply = "这个议题现在不能这样处理。"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the table."""
+
+    action: str
+    sources: frozenset[TopicState]
+    target: TopicState
+    roles: tuple[Role, ...]
+    scope: str = SELF
+    levels: frozenset[str] = BOTH
+    proposer_may: bool = False  # the proposer may do it too
+    supervisor_may: bool = False  # an upper office above the organisation may do it too (R-RES-7)
+    system_ok: bool = False  # code may do it without a person (e.g. a vote tally)
+    needs_reason: bool = False
+
+
+def _t(action: str, sources: set[TopicState], target: TopicState, *roles: Role, **kw: object) -> Transition:
+    return Transition(action, frozenset(sources), target, tuple(roles), **kw)  # type: ignore[arg-type]
+
+
+C, P, CH, SEC = Role.CONVENOR, Role.PARTY_REVIEWER, Role.CHAIR, Role.SECRETARY
+TRANSITIONS: tuple[Transition, ...] = (
+    _t("screen", {S.REGISTERED}, S.SCREENING, C),  # R-TOPIC-3
+    _t("submit", {S.SCREENING, S.RETURNED}, S.SUBMITTED, C),  # R-TOPIC-4
+    _t("review", {S.SUBMITTED}, S.REVIEWED, P, levels=frozenset({GRASSROOTS})),  # village party org checks
+    _t("approve", {S.REVIEWED}, S.APPROVED, P, scope=PARENT, levels=frozenset({GRASSROOTS})),  # township approves
+    _t("approve", {S.SUBMITTED}, S.APPROVED, P, levels=frozenset({UPPER})),  # township topic: own committee
+    _t("return", {S.SUBMITTED}, S.RETURNED, P, needs_reason=True),
+    _t("return", {S.REVIEWED}, S.RETURNED, P, scope=PARENT, levels=frozenset({GRASSROOTS}), needs_reason=True),
+    _t("research", {S.APPROVED}, S.RESEARCHED, C, needs_reason=True),  # R-TOPIC-5
+    _t("schedule", {S.RESEARCHED}, S.NOTICED, C),  # R-TOPIC-6 (domain/meetings.py)
+    _t("reschedule", {S.NOTICED}, S.NOTICED, C),
+    _t("cancel_meeting", {S.NOTICED}, S.RESEARCHED, C, needs_reason=True),
+    _t("consult", {S.NOTICED}, S.CONSULTED, C, CH, SEC, system_ok=True),
+    _t("result", {S.NOTICED, S.CONSULTED}, S.CONSENSUS, C, CH, SEC, system_ok=True),
+    _t("result", {S.NOTICED, S.CONSULTED}, S.BASIC_CONSENSUS, C, CH, SEC, system_ok=True),
+    _t("result", {S.NOTICED, S.CONSULTED}, S.NO_CONSENSUS, C, CH, SEC, system_ok=True),
+    _t("implement", {S.CONSENSUS, S.BASIC_CONSENSUS}, S.IMPLEMENTING, C),
+    _t("complete", {S.IMPLEMENTING}, S.IMPLEMENTED, C, needs_reason=True),
+    _t("evaluate", {S.IMPLEMENTED}, S.EVALUATED, C, P, supervisor_may=True, needs_reason=True),
+    _t("reconsult", {S.NO_CONSENSUS}, S.SUBMITTED, C, needs_reason=True),  # R-TOPIC-7
+    _t("withdraw", {S.REGISTERED, S.SCREENING, S.RETURNED}, S.WITHDRAWN, C, proposer_may=True),
+)
+
+# Refusals that deserve their own words (the rule behind them, and what to do instead).
+SPECIAL_REFUSALS = {
+    ("schedule", S.APPROVED): "议题 {n} 还没有调研记录，不能安排会议（不调研不协商）。请先发送“调研 {n} 调研情况”。",
+    ("submit", S.REGISTERED): "议题 {n} 还没有筛选，请先发送“筛选 {n} 方式”（问卷调查、直接对话、小组协商、听证、网络投票）。",
+    ("reconsult", S.CONSENSUS): "议题 {n} 已经达成共识，不需要再次协商。",
+    ("reconsult", S.BASIC_CONSENSUS): "议题 {n} 已经基本达成共识，不需要再次协商。",
+}
+
+
+def level_of(org: Organisation) -> str:
+    """grassroots (village, community, enterprise) or upper (township level and above)."""
+    return GRASSROOTS if org.kind.level == "grassroots" else UPPER
+
+
+def next_actions(topic: Topic) -> list[str]:
+    """Labels of the actions the table allows from the topic's state at its level."""
+    level = level_of(topic.org)
+    seen: list[str] = []
+    for tr in TRANSITIONS:
+        if topic.state in tr.sources and level in tr.levels and ACTION_LABELS[tr.action] not in seen:
+            seen.append(ACTION_LABELS[tr.action])
+    return seen
+
+
+def find(topic: Topic, action: str, target: TopicState | None = None) -> Transition:
+    """The row for this action from the topic's state, or a clear refusal."""
+    level = level_of(topic.org)
+    for tr in TRANSITIONS:
+        if tr.action == action and topic.state in tr.sources and level in tr.levels:
+            if target is None or tr.target == target:
+                return tr
+    n = topic.number
+    special = SPECIAL_REFUSALS.get((action, topic.state))
+    if special:
+        raise IllegalTransition(special.format(n=n))
+    if any(tr.action == action and tr.target == topic.state for tr in TRANSITIONS) and action != "reschedule":
+        raise Conflict(f"议题 {n} 现在“{topic.state.label}”，这一步已经有人处理过了。")
+    allowed = next_actions(topic)
+    hint = f"现在可以：{'、'.join(allowed)}。" if allowed else "这个议题已经办结。"
+    raise IllegalTransition(f"议题 {n} 现在“{topic.state.label}”，不能{ACTION_LABELS.get(action, action)}。{hint}")
+
+
+def role_org(topic: Topic, tr: Transition) -> Organisation:
+    """The organisation in which the transition's roles are checked."""
+    if tr.scope == PARENT:
+        if topic.org.parent is None:
+            raise PermissionDenied(f"{topic.org.name}没有上级组织，无法报批。请联系管理员。")
+        return topic.org.parent
+    return topic.org
+
+
+def may(db: Session, tr: Transition, topic: Topic, actor: Person | None, on_behalf_of: Person | None = None) -> bool:
+    """Whether the actor (possibly acting for someone, 代办) may make this transition on this topic (R-ROLE-4)."""
+    if actor is None:
+        return tr.system_ok
+    if tr.proposer_may and topic.proposer_id in (actor.id, on_behalf_of.id if on_behalf_of else None):
+        return True
+    if tr.supervisor_may and people.supervises(db, actor, topic.org):
+        return True
+    return people.has_role(db, actor, role_org(topic, tr), *tr.roles)
+
+
+def check_actor(db: Session, tr: Transition, topic: Topic, actor: Person | None,
+                on_behalf_of: Person | None = None) -> None:
+    """Raise PermissionDenied naming who may do it."""
+    if may(db, tr, topic, actor, on_behalf_of):
+        return
+    org = role_org(topic, tr)
+    names = "或".join(r.label for r in tr.roles)
+    who = f"{org.name}的{names}"
+    if tr.proposer_may:
+        who = f"提议人或{who}"
+    raise PermissionDenied(f"只有{who}可以{ACTION_LABELS[tr.action]}议题 {topic.number}。")
+
+
+def apply(
+    db: Session,
+    topic: Topic,
+    action: str,
+    actor: Person | None,
+    now: datetime,
+    *,
+    target: TopicState | None = None,
+    reason: str = "",
+    on_behalf_of: Person | None = None,
+    change: Callable[[Topic], None] | None = None,
+) -> TopicEvent:
+    """Make one transition: lock, re-check, check the actor, change, record.
+
+    The operation that calls this pushes the news (``operations.transition``); the table does not.
+    """
+    seen = topic.version
+    audit.lock(db, topic.org_id)
+    db.refresh(topic)
+    if topic.version != seen:
+        raise Conflict(f"议题 {topic.number} 刚刚已经有人处理过了（现在“{topic.state.label}”）。"
+                       f"发送“议题 {topic.number}”看看最新情况。")
+    tr = find(topic, action, target)
+    check_actor(db, tr, topic, actor, on_behalf_of)
+    reason = (reason or "").strip()
+    if tr.needs_reason and not reason:
+        raise InvalidInput(f"请写上{ACTION_LABELS[action]}的说明。")
+    before = topic.state
+    topic.state = tr.target
+    if change is not None:
+        change(topic)
+    try:
+        db.flush()
+    except StaleDataError:
+        raise Conflict(f"议题 {topic.number} 已经有人处理过了。") from None
+    event = audit.append(db, topic, action=action, from_state=before.value, to_state=tr.target.value,
+                         actor=actor, now=now, reason=reason, on_behalf_of=on_behalf_of)
+    logger.info("topic %s %s: %s -> %s", topic.id, action, before.value, tr.target.value)
+    return event
