@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bot.cli import admin, meetings, notices, polls, questionnaires, servers, topics
+from bot.cli import admin, audit, meetings, notices, polls, questionnaires, servers, topics
 from bot.cli.state import CliState
 from domain.settings import SettingsError
 
@@ -30,7 +30,7 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
 for _command in (
     servers.db, servers.serve, servers.chat, servers.fake_wechat_cmd, servers.scheduler_cmd,
     admin.org, admin.role, admin.person, admin.demo,
-    topics.topic, meetings.meeting, meetings.audit_group,
+    topics.topic, meetings.meeting, audit.audit_group,
     polls.poll, questionnaires.questionnaire,
     notices.notice, notices.sender_cmd, notices.jobs,
 ):
