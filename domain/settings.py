@@ -117,6 +117,8 @@ class RulesSettings(_Section):
     reconsult_max_per_year: int = Field(default=2, ge=0)  # R-TOPIC-7
     quorum_ratio: Ratio = Fraction(2, 3)  # R-MEET-3
     stakeholder_min_ratio: Ratio = Fraction(1, 2)  # R-MEET-4
+    checkin_opens_minutes: int = Field(default=60, ge=0)  # R-MEET-3: check-in opens this long before the start
+    open_early_minutes: int = Field(default=30, ge=0)  # R-MEET-3: the chair may open this long before the start
     speak_max_times: int = Field(default=2, ge=1)  # R-MEET-6
     speak_max_minutes: int = Field(default=5, ge=1)  # R-MEET-6
     consensus_ratio: Ratio = Fraction(4, 5)  # R-MEET-7: agree share for 达成共识

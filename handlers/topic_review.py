@@ -138,9 +138,10 @@ def schedule(ctx: Context, rest: str) -> str:
     starts_at, place = parse_when(tail, ctx.now, ctx.settings.tz)
     place = as_typed(ctx, place)
     topic = _convenor_topic(ctx, ref, S.RESEARCHED)
-    meetings.schedule_meeting(ctx.db, topic, starts_at, place, ctx.person, ctx.now, settings=ctx.settings)
+    made = meetings.schedule_meeting(ctx.db, topic, starts_at, place, ctx.person, ctx.now, settings=ctx.settings)
     return (f"已安排：议题 {topic.number} 协商会议 {local_time_with_weekday(starts_at, ctx.settings.tz)}，"
-            f"地点 {place.strip()}。\n公示已发出，会推送给{topic.org.name}关注公众号的村民。")
+            f"地点 {place.strip()}。\n公示已发出，会推送给{topic.org.name}关注公众号的村民。\n"
+            f"会议码 {made.checkin_code}：开会当天参会人员发送“签到 {made.checkin_code}”签到。")
 
 
 @router.keyword("议题清单", "全部议题", roles=COUNCIL_ROLES)

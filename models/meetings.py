@@ -1,4 +1,4 @@
-"""Meetings (会议) and their expected attendees; scheduling rules live in domain/meetings.py."""
+"""Meetings (会议) and their expected attendees; the rules live in domain/meetings/."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ class Meeting(CreatedAt, Base):
     status: Mapped[MeetingStatus] = mapped_column(enum_type(MeetingStatus), default=MeetingStatus.SCHEDULED)
     version: Mapped[int] = mapped_column(default=1)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    checkin_code: Mapped[str | None] = mapped_column(String(12), unique=True)  # 签到 <会议码>
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # X-13.1; none: the convenors
+    secretary_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # X-13.2
+    opened_at: Mapped[datetime | None]
 
     org: Mapped[Organisation] = relationship()
     topic: Mapped[Topic | None] = relationship()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from models import Delivery, DeliveryStatus, Notice, Person, Topic, TopicState
+from models import Delivery, DeliveryStatus, Meeting, Notice, Person, Topic, TopicState
 from tests.topic_world import build, run_cli
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -52,6 +52,8 @@ def test_whole_life_from_proposal_to_evaluation(bot, db, services, world, fake_w
     assert "公示满 7 天" in bot.send("c-v1", f"安排会议 {n} {(day - timedelta(days=2)):%m月%d日} 9:00 村委会议室")
     reply = bot.send("c-v1", f"安排会议 {n} {day.month}月{day.day}日 上午9点 村委会议室")
     assert "已安排" in reply and "09:00" in reply and "村委会议室" in reply
+    code = db.scalar(select(Meeting.checkin_code).where(Meeting.topic_id == topic.id))
+    assert code and f"签到 {code}" in reply
     for args in (["result", n, "--outcome", "consensus", "--by", "chair-v1", "--note", "举手表决全票通过"],
                  ["implement", n, "--by", "c-v1"],
                  ["implement", n, "--finished", "--by", "c-v1", "--note", "路面已硬化"],

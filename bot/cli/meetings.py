@@ -54,7 +54,8 @@ def meeting_schedule(state: CliState, org_code: str, number: str, at_text: str, 
         made = meetings.schedule_meeting(session, t, starts_at, place, actor, now_utc(), settings=state.settings,
                                          material=material, stakeholder_ids=stakeholders)
         return (f"已安排会议 #{made.id}：{local_time_with_weekday(made.starts_at, state.settings.tz)}，"
-                f"{made.place}；应到 {len(made.attendees)} 人。公示已写入发送队列。")
+                f"{made.place}；应到 {len(made.attendees)} 人；会议码 {made.checkin_code}"
+                f"（参会人员发送“签到 {made.checkin_code}”）。公示已写入发送队列。")
 
     click.echo(run_action(state, action))
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.meetings.attendance import new_checkin_code
 from domain.notices import outbox
 from domain.topics import states as topic_states
 from domain.topics.operations import transition
@@ -134,7 +135,8 @@ def schedule_meeting(db: Session, topic: Topic, starts_at: datetime, place: str,
 
     transition(db, topic, "schedule", actor, now, reason=f"协商会议定于{when}在{place}召开", change=change)
     meeting = Meeting(org_id=topic.org_id, topic=topic, title=topic.title[:200], starts_at=starts_at, place=place,
-                      material=(material or "").strip(), status=MeetingStatus.SCHEDULED, created_by_id=actor.id)
+                      material=(material or "").strip(), status=MeetingStatus.SCHEDULED, created_by_id=actor.id,
+                      checkin_code=new_checkin_code(db))
     db.add(meeting)
     db.flush()
     _attendees(db, meeting, topic, stakeholder_ids)

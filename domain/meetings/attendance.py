@@ -1,0 +1,223 @@
+"""In the room: check-in, the live attendance and opening a meeting at quorum (X-13.2–13.4).
+
+R-MEET-3: a meeting opens only when those present reach ``[rules] quorum_ratio`` (2/3, "三分之二以上"
+includes exactly 2/3) of the expected attendees. R-MEET-4: stakeholder representatives are at least
+``[rules] stakeholder_min_ratio`` of the people present at a topic's meeting (X-8.2, "不少于总人数的50%").
+Only expected attendees count; a late arrival counts from the moment they check in.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.notices import outbox
+from domain.orgs import people
+from domain.orgs.tree import INVITE_ALPHABET
+from domain.topics.text import local_time
+from models import AttendeeKind, Meeting, MeetingAttendee, MeetingStatus, NoticeKind, Person, Role
+
+if TYPE_CHECKING:
+    from domain.settings import Settings
+
+CODE_LENGTH = 6
+CHINESE_DIGITS = "零一二三四五六七八九十"
+CHAIR_ROLES = (Role.CONVENOR, Role.CHAIR)
+
+
+class CheckIn(enum.Enum):
+    """What a check-in did."""
+
+    DONE = "done"
+    ALREADY = "already"
+
+
+@dataclass
+class Attendance:
+    """Who is expected and who is present, right now."""
+
+    expected: int
+    present: int
+    stakeholders_present: int
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> Fraction:
+        """Present over expected (0 when nobody is expected)."""
+        return Fraction(self.present, self.expected) if self.expected else Fraction(0)
+
+    @property
+    def stakeholder_share(self) -> Fraction:
+        """Stakeholder representatives over the people present."""
+        return Fraction(self.stakeholders_present, self.present) if self.present else Fraction(0)
+
+
+def new_checkin_code(db: Session) -> str:
+    """A short unused meeting code, easy to read aloud (no 0/O, 1/I)."""
+    while True:
+        code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.scalar(select(Meeting.id).where(Meeting.checkin_code == code)) is None:
+            return code
+
+
+def find_by_code(db: Session, code: str) -> Meeting:
+    """The meeting with this check-in code (case and spaces ignored)."""
+    cleaned = "".join(code.split()).upper()
+    meeting = db.scalar(select(Meeting).where(Meeting.checkin_code == cleaned)) if cleaned else None
+    if meeting is None:
+        raise NotFound("没有找到这个会议码。请核对会场上写的会议码，例如：签到 K7M2QX。")
+    return meeting
+
+
+def _who_to_ask(db: Session, meeting: Meeting) -> str:
+    names = [p.display_name for p in people.role_holders(db, meeting.org, Role.CONVENOR)]
+    return f"{meeting.org.name}的召集人{'、'.join(names)}" if names else f"{meeting.org.name}的召集人"
+
+
+def check_in(db: Session, meeting: Meeting, person: Person, now: datetime, settings: Settings) -> CheckIn:
+    """Check an expected attendee in; twice is harmless; others are told whom to ask."""
+    if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
+        raise Conflict("这次会议已经结束或取消了，不能再签到。")
+    opens = meeting.starts_at - timedelta(minutes=settings.rules.checkin_opens_minutes)
+    if now < opens:
+        raise InvalidInput(f"签到从 {local_time(opens, settings.tz)} 开始，请到时再发。")
+    row = db.scalar(select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id,
+                                                  MeetingAttendee.person_id == person.id).with_for_update())
+    if row is None:
+        raise PermissionDenied(f"您不在这次会议的应到名单上，签到不计入到会人数。需要参加请联系{_who_to_ask(db, meeting)}。")
+    if row.checked_in_at is not None:
+        return CheckIn.ALREADY
+    row.checked_in_at = now
+    db.flush()
+    return CheckIn.DONE
+
+
+def attendance(db: Session, meeting: Meeting) -> Attendance:
+    """Expected, present, stakeholders present and the names of those missing."""
+    rows = db.execute(
+        select(MeetingAttendee.kind, MeetingAttendee.checked_in_at, Person)
+        .join(Person, Person.id == MeetingAttendee.person_id)
+        .where(MeetingAttendee.meeting_id == meeting.id)
+        .order_by(MeetingAttendee.id)
+    ).all()
+    present = [r for r in rows if r.checked_in_at is not None]
+    return Attendance(
+        expected=len(rows),
+        present=len(present),
+        stakeholders_present=sum(1 for r in present if r.kind == AttendeeKind.STAKEHOLDER),
+        missing=[r.Person.display_name for r in rows if r.checked_in_at is None],
+    )
+
+
+def may_chair(db: Session, meeting: Meeting, person: Person) -> bool:
+    """The meeting's chair, or, when none is named, a convenor or chair of its organisation."""
+    if meeting.chair_id is not None:
+        return meeting.chair_id == person.id
+    return people.has_role(db, person, meeting.org, *CHAIR_ROLES)
+
+
+def require_chair(db: Session, meeting: Meeting, person: Person) -> None:
+    """Refuse anyone but the chair, naming who chairs."""
+    if may_chair(db, meeting, person):
+        return
+    if meeting.chair_id is not None:
+        chair = db.get(Person, meeting.chair_id)
+        raise PermissionDenied(f"这次会议由{chair.display_name if chair else '主持人'}主持，只有主持人可以这样做。")
+    raise PermissionDenied(f"只有{meeting.org.name}的召集人或会议主持人可以这样做。")
+
+
+def _need(total: int, ratio: Fraction) -> int:
+    """The smallest head count that reaches the ratio of the total."""
+    return -(-ratio.numerator * total // ratio.denominator)
+
+
+def quorum_refusal(att: Attendance, settings: Settings, has_topic: bool) -> str | None:
+    """Why the meeting cannot open yet (R-MEET-3, R-MEET-4), or None."""
+    rules = settings.rules
+    if att.expected == 0:
+        return "这次会议没有应到人员名单，不能开会。请召集人先确定应到人员。"
+    if att.ratio < rules.quorum_ratio:
+        need = _need(att.expected, rules.quorum_ratio)
+        return (f"应到 {att.expected} 人，已到 {att.present} 人，不足 {_ratio_words(rules.quorum_ratio)}"
+                f"（至少要到 {need} 人），还不能开会。")
+    if has_topic and att.stakeholder_share < rules.stakeholder_min_ratio:
+        need = _need(att.present, rules.stakeholder_min_ratio)
+        return (f"到会 {att.present} 人中利益相关方代表 {att.stakeholders_present} 人，不足"
+                f" {_ratio_words(rules.stakeholder_min_ratio)}（至少要 {need} 人），还不能开会。")
+    return None
+
+
+def _ratio_words(ratio: Fraction) -> str:
+    """2/3 as 三分之二, 1/2 as 一半 (a percentage for larger terms)."""
+    if ratio == Fraction(1, 2):
+        return "一半"
+    if ratio >= 1:
+        return "全部"
+    if ratio.denominator <= 10:
+        return f"{CHINESE_DIGITS[ratio.denominator]}分之{CHINESE_DIGITS[ratio.numerator]}"
+    return _percent(ratio)
+
+
+def attendance_text(att: Attendance, limit: int = 20) -> str:
+    """应到、实到、比例 and who is missing, for the chair."""
+    lines = [f"应到 {att.expected} 人，已到 {att.present} 人（{_percent(att.ratio)}），"
+             f"其中利益相关方代表 {att.stakeholders_present} 人。"]
+    if att.missing:
+        shown = "、".join(att.missing[:limit]) + (f" 等 {len(att.missing)} 人" if len(att.missing) > limit else "")
+        lines.append(f"未到：{shown}")
+    return "\n".join(lines)
+
+
+def _percent(ratio: Fraction) -> str:
+    return f"{round(float(ratio) * 100)}%"
+
+
+def open_meeting(db: Session, meeting: Meeting, actor: Person, now: datetime, settings: Settings) -> Attendance:
+    """Open the meeting at quorum and tell every attendee the attendance (X-13.4)."""
+    require_chair(db, meeting, actor)
+    if meeting.status == MeetingStatus.OPEN:
+        raise Conflict("会议已经开始了。")
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise Conflict("这次会议已经结束或取消了。")
+    earliest = meeting.starts_at - timedelta(minutes=settings.rules.open_early_minutes)
+    if now < earliest:
+        raise InvalidInput(f"会议最早 {local_time(earliest, settings.tz)} 才能开始。")
+    att = attendance(db, meeting)
+    refusal = quorum_refusal(att, settings, meeting.topic_id is not None)
+    if refusal:
+        raise InvalidInput(refusal)
+    meeting.status, meeting.opened_at = MeetingStatus.OPEN, now
+    attendees = db.scalars(select(Person).join(MeetingAttendee, MeetingAttendee.person_id == Person.id)
+                           .where(MeetingAttendee.meeting_id == meeting.id)).all()
+    outbox.push_to(db, attendees, org=meeting.org, title=f"会议开始：{meeting.title}"[:200],
+                   body=f"【会议开始】{meeting.title}\n{attendance_text(att)}", now=now,
+                   kind=NoticeKind.MEETING_NOTICE, topic=meeting.topic, source_key=f"meeting-open:{meeting.id}")
+    return att
+
+
+def chair_meeting(db: Session, person: Person, now: datetime, code: str = "") -> Meeting:
+    """The meeting this person chairs: the one named by its code, or the nearest one not yet closed."""
+    if code:
+        meeting = find_by_code(db, code)
+        require_chair(db, meeting, person)
+        return meeting
+    org_ids = [o.id for o in people.role_orgs(db, person, *CHAIR_ROLES)]
+    window = (now - timedelta(hours=12), now + timedelta(hours=24))
+    candidates = db.scalars(
+        select(Meeting).where(
+            Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.OPEN)),
+            Meeting.starts_at.between(*window),
+            (Meeting.chair_id == person.id) | (Meeting.chair_id.is_(None) & Meeting.org_id.in_(org_ids)),
+        )
+    ).all()
+    if not candidates:
+        raise NotFound("您今天没有要主持的会议。也可以写上会议码，例如：到会 K7M2QX。")
+    return min(candidates, key=lambda m: abs(m.starts_at - now))
