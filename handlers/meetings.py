@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.errors import DomainError
 from domain.meetings import attendance
 from handlers.context import Context
 from handlers.registry import router
@@ -11,10 +12,22 @@ CHAIR_ROLES = attendance.CHAIR_ROLES
 
 @router.keyword("签到")
 def check_in(ctx: Context, rest: str) -> str:
-    """签到 <会议码>：到会场后签到"""
+    """签到 <会议码>：到会场后签到（也可以扫会场的签到二维码）"""
     if not rest.strip():
-        return "请写上会场里的会议码，例如：签到 K7M2QX。"
-    meeting = attendance.find_by_code(ctx.db, rest)
+        return "请写上会场里的会议码，例如：签到 K7M2QX。也可以扫会场的签到二维码。"
+    return check_in_reply(ctx, rest)
+
+
+def check_in_reply(ctx: Context, code: str) -> str:
+    """Check the sender in to the meeting with this code (typed or scanned) and say how it went."""
+    try:
+        return _check_in(ctx, code)
+    except DomainError as exc:
+        return exc.reply
+
+
+def _check_in(ctx: Context, code: str) -> str:
+    meeting = attendance.find_by_code(ctx.db, code)
     done = attendance.check_in(ctx.db, meeting, ctx.person, ctx.now, ctx.settings)
     if done is attendance.CheckIn.ALREADY:
         return f"您已经签过到了：{meeting.title}。"

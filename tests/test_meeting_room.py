@@ -12,7 +12,7 @@ from domain.errors import InvalidInput, PermissionDenied
 from domain.meetings import attendance
 from domain.meetings import schedule as meetings
 from models import Delivery, Meeting, MeetingStatus, Notice, Person, TopicState
-from tests.topic_world import advance, build, new_topic, person, who
+from tests.topic_world import advance, build, new_topic, person, run_cli, who
 
 STAKEHOLDERS = ("u-zhang", "u-li", "s-v1-3")
 MEMBERS = ("m-v1-1", "m-v1-2", "m-v1-3")
@@ -149,3 +149,23 @@ def test_r_meet_4_stakeholder_ratio_follows_the_setting(db, services, world):
     quarter = services.settings.with_overrides(rules={"stakeholder_min_ratio": "1/4"})
     attendance.open_meeting(db, meeting, who(db, "c-v1"), start, quarter)
     assert meeting.status is MeetingStatus.OPEN
+
+
+def test_meeting_qr_checks_the_scanner_in(bot, db, services, world, fake_wechat, tmp_path):
+    meeting = _meeting(db, services)
+    result = run_cli(services, tmp_path, "meeting", "qr", "--org", "v1", "--meeting", str(meeting.id))
+    assert result.exit_code == 0, result.output
+    scene = f"m_{meeting.checkin_code}"
+    assert scene in result.output and "http://weixin.qq.com/q/" in result.output
+    made = [q for q in fake_wechat.qrcodes.values() if q["scene"] == {"scene_str": scene}]
+    assert made and made[0]["action_name"] == "QR_STR_SCENE" and made[0]["expire_seconds"] > 20 * 60
+    assert "签到成功" in bot.post(bot.pusher.scan("m-v1-1", scene)).text
+    assert "已经签过到" in bot.post(bot.pusher.scan("m-v1-1", scene)).text
+    assert "不在这次会议的应到名单上" in bot.post(bot.pusher.scan("u-wang", scene)).text
+    assert attendance.attendance(db, _status(db, meeting.id)).present == 1
+
+
+def test_meeting_qr_for_another_organisations_meeting_is_one_line(db, services, world, tmp_path):
+    meeting = _meeting(db, services)
+    result = run_cli(services, tmp_path, "meeting", "qr", "--org", "v2", "--meeting", str(meeting.id))
+    assert result.exit_code != 0 and "红旗村没有会议" in result.output and "Traceback" not in result.output

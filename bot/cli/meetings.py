@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from bot.cli.state import CliState, now_utc, pass_state, run_action
 from bot.cli.topics import find_topic
+from bot.wechat import WeChatError
+from domain.meetings import attendance
 from domain.meetings import schedule as meetings
 from domain.orgs import people
 from domain.orgs import tree as orgs
@@ -113,7 +115,34 @@ def meeting_list(state: CliState, org_code: str) -> None:
         org = orgs.get_org(session, org_code)
         rows = session.scalars(select(Meeting).where(Meeting.org_id == org.id).order_by(Meeting.starts_at))
         return [f"#{m.id:<4} {local_time_with_weekday(m.starts_at, state.settings.tz)} {m.status.value:<10} "
-                f"{m.place}  {m.title}" for m in rows]
+                f"{m.place}  {m.title}  会议码 {m.checkin_code or '—'}" for m in rows]
 
     for line in run_action(state, action) or ["（没有会议。）"]:
         click.echo(line)
+
+
+@meeting.command("qr")
+@click.option("--org", "org_code", required=True)
+@click.option("--meeting", "meeting_id", required=True, type=int, help="The meeting number (#) that schedule printed")
+@pass_state
+def meeting_qr(state: CliState, org_code: str, meeting_id: int) -> None:
+    """Make the meeting's check-in QR code (WeChat, temporary); scanning it checks the scanner in."""
+
+    def lookup(session: Any) -> dict[str, object]:
+        org = orgs.get_org(session, org_code)
+        found = session.get(Meeting, meeting_id)
+        if found is None or found.org_id != org.id:
+            raise click.ClickException(f"{org.name}没有会议 #{meeting_id}。用 shangliang meeting list --org {org_code} 查看。")
+        if not found.checkin_code:
+            found.checkin_code = attendance.new_checkin_code(session)
+        return attendance.qr_request(found, now_utc())
+
+    body = run_action(state, lookup)
+    scene = body["action_info"]["scene"]["scene_str"]  # type: ignore[index]
+    try:
+        answer = state.services.wechat.post("qrcode/create", data=body)
+    except WeChatError as exc:
+        raise click.ClickException(f"微信没有生成二维码（{exc}）。参会人员仍可发送“签到 {scene[2:]}”签到。") from None
+    click.echo(f"会议 #{meeting_id} 签到二维码：{answer.get('url')}")
+    click.echo(f"场景值 {scene}，有效 {int(answer.get('expire_seconds', body['expire_seconds'])) // 3600} 小时；"
+               f"也可发送“签到 {scene[2:]}”签到。")

@@ -221,3 +221,21 @@ def chair_meeting(db: Session, person: Person, now: datetime, code: str = "") ->
     if not candidates:
         raise NotFound("您今天没有要主持的会议。也可以写上会议码，例如：到会 K7M2QX。")
     return min(candidates, key=lambda m: abs(m.starts_at - now))
+
+
+QR_SCENE_PREFIX = "m_"
+QR_MAX_SECONDS = 30 * 24 * 3600  # WeChat's longest temporary QR code
+
+
+def qr_request(meeting: Meeting, now: datetime) -> dict[str, object]:
+    """The body of WeChat's qrcode/create for a temporary code that checks the scanner in."""
+    lasts = int((meeting.starts_at - now).total_seconds()) + 24 * 3600
+    return {"expire_seconds": max(60, min(lasts, QR_MAX_SECONDS)), "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": QR_SCENE_PREFIX + (meeting.checkin_code or "")}}}
+
+
+def code_from_scene(scene: str | None) -> str | None:
+    """The meeting code in a scanned meeting QR scene, or None."""
+    if scene and scene.startswith(QR_SCENE_PREFIX):
+        return scene[len(QR_SCENE_PREFIX):]
+    return None
