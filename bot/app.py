@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     load_routes()
     if services is None:
         services = Services.from_settings(settings or load_settings(), pre_ping=False)
-    app = Flask("shangliang")
+    app = Flask("shangliang", static_folder=None)  # no /static route: it would serve the working directory
     app.config["MAX_CONTENT_LENGTH"] = services.settings.webhook.max_body_bytes
     app.extensions["shangliang.services"] = services
     app.extensions["shangliang.webhook"] = Webhook(services)

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.replies import PRIVATE_PLACEHOLDER
 from bot.security import Refused, ReplayGuard
 from models import InboundMessage
 
@@ -65,7 +66,8 @@ class Deduplicator:
               peek: str | None = None) -> Admission:
         """Replay check, claim and a peek at one more key (the sender's dialog), in one Redis round trip.
 
-        Raises Refused for a replay. With Redis down, both checks fall back to the database.
+        Raises Refused for a replay Redis knows of. The database checks every pair again in the handler's
+        transaction, so with Redis down, or emptied by a restart, both checks still hold.
         """
         try:
             pipe = self.redis.pipeline(transaction=False)
@@ -89,8 +91,7 @@ class Deduplicator:
             value = self.redis.get(self.prefix + key)
         except RedisError:
             logger.warning("redis unreachable: relying on the database for replay and dedup")
-            replay.check_in_database(timestamp, nonce, digest)
-            return Admission(True)
+            return Admission(True)  # the handler's transaction records the pair (ReplayGuard.record)
         if value is not None and value != PROCESSING:
             return Admission(False, value.decode("utf-8"))
         return Admission(False, self._wait(key))
@@ -117,10 +118,15 @@ class Deduplicator:
             return db.scalar(select(InboundMessage.reply).where(InboundMessage.dedup_key == key))
 
     def publish(self, key: str, reply: str, *, private: bool = False) -> None:
-        """Make the reply available to retries (a private one only for WeChat's retry window)."""
+        """Make the reply available to retries; a private one (a receipt) only as a placeholder.
+
+        Redis writes every value to its append-only file, next to the key that names the openid: a
+        ballot's choice or receipt stored here would link the voter to their ballot on disk.
+        """
         try:
             ttl = PRIVATE_CACHE_SECONDS if private else self.cache_seconds
-            self.redis.set(self.prefix + key, reply.encode("utf-8"), ex=ttl)
+            stored = PRIVATE_PLACEHOLDER if private else reply
+            self.redis.set(self.prefix + key, stored.encode("utf-8"), ex=ttl)
         except RedisError:
             logger.warning("redis unreachable: retries will read the reply from the database")
 

@@ -10,7 +10,9 @@ from wechatpy.replies import TextReply
 from handlers.router import ImageReply, PrivateText
 
 TRUNCATED = "\n……（内容太长，请分几次查看）"
-PRIVATE_PLACEHOLDER = "T:（这条回复只发给了您本人，为保护匿名没有保存。）"
+# What a retry of a private reply gets, and what the database keeps of it: a ballot's receipt or choice
+# is never stored next to the openid, not even in Redis for a minute (its append-only file keeps it).
+PRIVATE_PLACEHOLDER = "T:您的这条消息已经办好了。为保护匿名，回复内容没有保存，不能再显示一次。"
 
 
 def is_private(result: Any) -> bool:

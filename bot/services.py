@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wechat import WeChatAPI
 from domain.settings import RedisSettings, Settings
+from domain.votes import ballot_box
 from models.db import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Services:
             pre_ping=pre_ping,
         )
         client = make_redis(settings.redis)
+        ballot_box.use(settings)  # every path of this process seals and opens anonymous ballots with one key
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client)
 
     @property

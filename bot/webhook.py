@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -19,6 +19,7 @@ from bot.security import (
     ReplayGuard,
     body_digest,
     check_msg_signature,
+    check_query,
     check_signature,
     check_timestamp,
     parse_safely,
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
 APOLOGY = "抱歉，系统出了点问题，您的消息没有处理成功，请稍后再发一次。"
+TOO_LONG = "消息太长了（{n} 字），一次最多 {limit} 字。请写短一些再发。"
+USER_EVENTS = frozenset({"event:click", "event:subscribe", "event:subscribe_scan", "event:scan"})
 SUCCESS = "success"
 USER_ACTIVITY_REFRESH = timedelta(minutes=10)
 
@@ -55,14 +58,18 @@ class Webhook:
         )
 
     def verify_url(self, args: Any) -> str:
-        """GET: echo ``echostr`` when the signature is right."""
-        check_signature(self.services.settings.wechat.token, args.get("signature", ""),
-                        args.get("timestamp", ""), args.get("nonce", ""))
+        """GET: echo ``echostr`` when the signature is right and its timestamp is recent."""
+        s = self.services.settings
+        check_query(args)
+        timestamp = args.get("timestamp", "")
+        check_signature(s.wechat.token, args.get("signature", ""), timestamp, args.get("nonce", ""))
+        check_timestamp(timestamp, s.webhook.timestamp_tolerance_seconds)
         return args.get("echostr", "")
 
     def handle_post(self, args: Any, body: bytes) -> str:
         """POST: the reply body (XML, possibly encrypted), or 'success'."""
         s = self.services.settings
+        check_query(args)
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         check_signature(s.wechat.token, args.get("signature", ""), timestamp, nonce)
         check_timestamp(timestamp, s.webhook.timestamp_tolerance_seconds)
@@ -71,14 +78,15 @@ class Webhook:
         if encrypted:
             xml = self._decrypt(envelope, args, timestamp, nonce)
             parse_safely(xml.encode("utf-8"))
+            digest = body_digest(xml.encode("utf-8"))  # msg_signature covers the ciphertext: the message counts
         elif self.crypto is not None and envelope.find("MsgType") is None:
             raise Refused(400, "encrypted body without encrypt_type=aes")
         elif self.crypto is not None and s.webhook.require_encryption:
             raise Refused(403, "plaintext message while encryption is required")
         else:
-            xml = body.decode("utf-8")
+            xml, digest = body.decode("utf-8"), body_digest(body)
         message = _read_message(xml)
-        stored = self.process(message, timestamp, nonce, body_digest(body))
+        stored = self.process(message, timestamp, nonce, digest)
         out = replies.render(stored, message)
         if not out:
             return SUCCESS
@@ -108,18 +116,24 @@ class Webhook:
         if not admission.go:
             return admission.earlier or ""
         try:
-            reply, private = self._run(key, message, admission)
+            reply, private = self._run(key, message, admission, (timestamp, nonce, digest))
         except _Duplicate:
             self.dedup.release(key)
             return self.dedup.stored_reply(key) or ""
+        except Refused:
+            self.dedup.release(key)
+            raise
         except Exception:
             logger.exception("handler failed for %s message", getattr(message, "type", "?"))
             self.dedup.release(key)
-            return "T:" + APOLOGY
+            # a system event (a mass send's counts, a template's receipt) has nobody to apologise to
+            return "" if _is_system_event(message) else "T:" + APOLOGY
+        finally:
+            self.replay.prune()
         self.dedup.publish(key, reply, private=private)
         return reply
 
-    def _run(self, key: str, message: Any, admission: Admission) -> tuple[str, bool]:
+    def _run(self, key: str, message: Any, admission: Admission, pair: tuple[str, str, str]) -> tuple[str, bool]:
         """One transaction: the handler's effects, the dedup row and the reply, or none of them.
 
         The dedup row is written last: should a twin of this message run at the same time (only
@@ -131,13 +145,17 @@ class Webhook:
         """
         s = self.services.settings
         now = datetime.now(UTC)
+        raw = _text_of(message)
+        too_long = len(raw) > s.webhook.max_text_chars  # checked before any work on the text
         with self.services.sessions() as db:
-            ctx = Context(message.source, message, normalise(_text_of(message)), db, self.services.redis, s, now,
-                          uploader=self._upload, no_dialog=admission.by_redis and admission.peeked is None)
+            self.replay.record(db, *pair)
+            ctx = Context(message.source, message, "" if too_long else normalise(raw), db, self.services.redis, s,
+                          now, uploader=self._upload, no_dialog=admission.by_redis and admission.peeked is None)
             try:
-                result = router.dispatch(ctx)
+                result = TOO_LONG.format(n=len(raw), limit=s.webhook.max_text_chars) if too_long else router.dispatch(ctx)
             except DomainError as exc:
-                db.rollback()  # a refusal undoes everything the handler wrote
+                db.rollback()  # a refusal undoes everything the handler wrote, and the pair's row: write it again
+                self.replay.record(db, *pair)
                 ctx = Context(message.source, message, ctx.text, db, self.services.redis, s, now)
                 result = exc.reply
             _note_activity(ctx, message)
@@ -145,6 +163,7 @@ class Webhook:
             private = replies.is_private(result)
             if admission.by_redis and not may_have_written(db):
                 earlier = None if admission.redis_remembers else db.scalar(_STORED_REPLY, {"key": key})
+                db.execute(_NO_FLUSH_WAIT)  # only the replay guard's row was written: no need to wait for the disk
                 db.commit()
                 return (earlier, False) if earlier is not None else (reply, private)
             db.add(InboundMessage(dedup_key=key, openid=message.source, msg_type=_type_of(message),
@@ -183,6 +202,7 @@ def _read_message(xml: str) -> Any:
     return message
 
 
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 _STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
 
 
@@ -194,6 +214,14 @@ def _type_of(message: Any) -> str:
     if message.type == "event":
         return "event:" + (getattr(message, "event", "") or "").lower()
     return str(message.type)
+
+
+def _is_system_event(message: Any) -> bool:
+    """An event no person caused just now (a mass send's counts, a template's receipt, a location report)."""
+    raw = getattr(message, "_data", None) or {}
+    is_event = message.type == "event" or str(raw.get("MsgType", "")).lower() == "event"
+    event = (raw.get("Event") or getattr(message, "event", "") or "")
+    return is_event and f"event:{str(event).lower()}" not in USER_EVENTS and _type_of(message) not in USER_EVENTS
 
 
 def _text_of(message: Any) -> str:

@@ -85,6 +85,7 @@ class WebhookSettings(_Section):
     retry_wait_seconds: float = Field(default=4.0, ge=0, le=4.8)
     reply_cache_seconds: int = Field(default=86400, ge=60)
     max_reply_bytes: int = Field(default=2000, ge=200)
+    max_text_chars: int = Field(default=4000, ge=100)  # longer texts get a short refusal before any work
     require_encryption: bool = False
 
 
@@ -129,6 +130,13 @@ class RulesSettings(_Section):
     result_notice_days: int = Field(default=7, ge=0)  # R-RES-2
     topic_max_chars: int = Field(default=500, ge=10)
     proxy_session_minutes: int = Field(default=30, ge=1)
+    # Village hopping (issue 12): a follower may move to another village at most once in this many days
+    # (a convenor of the new village may approve sooner: shangliang person move).
+    move_min_days: int = Field(default=30, ge=0)
+    # A binding counts in a poll or questionnaire only if it began at least this many hours before it opened.
+    vote_membership_hours: int = Field(default=0, ge=0, le=24 * 60)
+    # A follower's very first binding also counts in polls and questionnaires already open.
+    first_bind_joins_open_polls: bool = False
 
 
 class TopicSettings(_Section):
@@ -151,6 +159,10 @@ class PollSettings(_Section):
     text_max_chars: int = Field(default=200, ge=10, le=2000)  # a free-text answer, unless the question says
     chat_anonymous: bool = True  # polls started with 发起投票 are anonymous unless the convenor adds 实名
     confirmation_minutes: int = Field(default=60, ge=1)  # a meeting's confirmation vote stays open this long
+    # Anonymous ballots wait sealed and reach poll_ballots in shuffled batches of this many (docs/polls.md)
+    ballot_batch_size: int = Field(default=5, ge=2, le=100)
+    ballot_key: str = ""  # seals waiting ballots; empty: derived from [wechat] app_secret
+    verify_shows_choice: bool = False  # 核验 shows the receipt's choice (lets a vote buyer check it)
 
 
 DEFAULT_TEMPLATE_IDS = {

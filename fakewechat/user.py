@@ -84,17 +84,27 @@ class WeChatPusher(MessageBuilder):
         self.timeout = timeout
         self.session = session
         self.crypto: WeChatCrypto | None = None
+        self._sealed: dict[tuple[str, str, str], tuple[str, str]] = {}  # (xml, timestamp, nonce) → its Encrypt
         if encoding_aes_key:
             self.crypto = WeChatCrypto(token, encoding_aes_key, app_id)
         elif mode != "plain":
             raise ValueError(f"{mode} mode needs the 43-character encoding_aes_key")
 
     def _encrypt(self, xml: str, timestamp: str, nonce: str) -> tuple[str, str]:
-        """Encrypt `xml` with wechatpy; returns (Encrypt, msg_signature)."""
+        """Encrypt `xml` with wechatpy; returns (Encrypt, msg_signature).
+
+        WeChat's retry is the same request again (same timestamp, nonce, signature and body), so the same
+        message under the same timestamp and nonce is sealed once and resent byte for byte.
+        """
         assert self.crypto is not None
-        envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
-        encrypt = envelope["Encrypt"]
-        return encrypt, sha1_signature(self.token, timestamp, nonce, encrypt)
+        sealed = self._sealed.get((xml, timestamp, nonce))
+        if sealed is None:
+            envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
+            sealed = envelope["Encrypt"], sha1_signature(self.token, timestamp, nonce, envelope["Encrypt"])
+            if len(self._sealed) >= 256:
+                self._sealed.clear()
+            self._sealed[(xml, timestamp, nonce)] = sealed
+        return sealed
 
     def build_request(self, xml: str, *, timestamp: str | None = None, nonce: str | None = None,
                       openid: str | None = None) -> tuple[dict[str, str], str]:
@@ -118,6 +128,10 @@ class WeChatPusher(MessageBuilder):
              openid: str | None = None) -> PushResult:
         """Post one message; raises requests errors on network failure and PushError on a bad reply."""
         params, body = self.build_request(xml, timestamp=timestamp, nonce=nonce, openid=openid)
+        return self.post_request(params, body)
+
+    def post_request(self, params: dict[str, str], body: str) -> PushResult:
+        """Post a prepared request as it is (WeChat's retries resend the very same request)."""
         started = time.monotonic()
         sender = self.session or requests
         response = sender.post(self.webhook_url, params=params, data=body.encode("utf-8"),
@@ -170,9 +184,12 @@ class WeChatPusher(MessageBuilder):
             raise ReplyFormatError(f"reply Encrypt cannot be decrypted: {exc}") from exc
 
     def post_concurrently(self, xml: str, n: int, same_nonce: bool = True) -> list[PushResult]:
-        """Post the same message `n` times at once, as WeChat's retries can overlap; results in order."""
-        timestamp = str(int(time.time()))
-        shared_nonce = _nonce()
+        """Post the same message `n` times at once, as WeChat's retries can overlap; results in order.
+
+        With ``same_nonce`` every copy is the identical request, as WeChat resends it; without, each copy
+        is signed anew (a new timestamp and nonce for the same MsgId).
+        """
+        shared = self.build_request(xml)
         barrier = threading.Barrier(n)
         results: list[PushResult | None] = [None] * n
         errors: list[BaseException] = []
@@ -180,7 +197,7 @@ class WeChatPusher(MessageBuilder):
         def worker(index: int) -> None:
             barrier.wait()
             try:
-                results[index] = self.post(xml, timestamp=timestamp, nonce=shared_nonce if same_nonce else None)
+                results[index] = self.post_request(*shared) if same_nonce else self.post(xml)
             except (requests.RequestException, PushError) as exc:
                 errors.append(exc)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from domain.errors import DomainError
-from domain.orgs import people
+from domain.meetings import attendance
+from domain.orgs import names, people
 from handlers.context import Context
+from handlers.meetings import check_in_reply
 from handlers.normalize import strip_trailing
 from handlers.registry import router
 
@@ -52,7 +54,7 @@ def help_reply(ctx: Context, about: str = "") -> str:
 
 def _bind_reply(ctx: Context, invite: str) -> str:
     old = ctx.person.home_org
-    org, changed = people.bind(ctx.db, ctx.person, invite, ctx.now)
+    org, changed = people.bind(ctx.db, ctx.person, invite, ctx.now, ctx.settings.rules, ctx.settings.tz)
     if not changed:
         return f"您已经绑定在“{org.name}”，不用重复绑定。"
     if old is not None:
@@ -86,11 +88,7 @@ def whoami(ctx: Context, rest: str) -> str:
 @router.keyword("我叫", "姓名")
 def set_name(ctx: Context, rest: str) -> str:
     """我叫 姓名：告诉我们您的称呼（开会签到、代办时用）"""
-    name = rest.strip()
-    if not name:
-        return "请发送“我叫 您的姓名”，例如：我叫 张秀英。"
-    if len(name) > 20 or any(ch in name for ch in "<>&"):
-        return "姓名太长或有特殊符号，请只写您的姓名。"
+    name = names.check_display_name(ctx.db, ctx.person, rest)
     ctx.person.real_name = name
     return f"好的，{name}，已记下您的称呼。"
 
@@ -117,6 +115,8 @@ def menu_mine(ctx: Context) -> str:
 
 
 def _scene_bind(ctx: Context, scene: str | None) -> str | None:
+    if attendance.code_from_scene(scene) is not None:  # a meeting's check-in QR code
+        return check_in_reply(ctx, attendance.code_from_scene(scene) or "")
     if scene and scene.startswith("n_"):  # a printed notice's QR code: bind, then show the notice
         from handlers.notices import notice_scene_reply
 

@@ -19,6 +19,30 @@ def normalise(text: str | None) -> str:
     return _SPACES.sub(" ", folded).strip()
 
 
+def original_tail(raw: str, rest: str) -> str | None:
+    """The shortest tail of ``raw`` whose normalised form is ``rest``, found in one linear pass (None if none)."""
+    if not rest:
+        return None
+    chars: list[str] = []
+    owners: list[int] = []  # for each folded character, the index in raw it came from
+    in_space = False
+    for index, ch in enumerate(raw):
+        for out in unicodedata.normalize("NFKC", ch).translate(_PUNCT):
+            if out.isspace():
+                if in_space:
+                    continue
+                out, in_space = " ", True
+            else:
+                in_space = False
+            chars.append(out)
+            owners.append(index)
+    folded = "".join(chars).rstrip()
+    if not folded.endswith(rest):
+        return None
+    tail = raw[owners[len(folded) - len(rest)]:].strip()
+    return tail if normalise(tail) == rest else None
+
+
 def strip_trailing(text: str) -> str:
     """Drop sentence-final punctuation ("帮助。" → "帮助")."""
     return text.rstrip(_TRAILING + " ")

@@ -135,11 +135,17 @@ def on_template_finished(ctx: Context) -> None:
 def on_mass_finished(ctx: Context) -> None:
     """群发结果回执"""
     message = ctx.message
+    raw = getattr(message, "_data", None) or {}
     mass_send.record_mass_finish(
         ctx.db, msg_id=str(message.id), status=str(getattr(message, "status", "") or ""),
-        total=int(getattr(message, "total_count", 0) or 0), sent=int(getattr(message, "sent_count", 0) or 0),
-        errors=int(getattr(message, "error_count", 0) or 0))
+        total=_count(raw.get("TotalCount")), sent=_count(raw.get("SentCount")), errors=_count(raw.get("ErrorCount")))
     return None
+
+
+def _count(value: object) -> int:
+    """A count WeChat reported; 0 when it is missing or malformed."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
 
 
 def notice_scene_reply(ctx: Context, payload: str, bind: Callable[[Context, str], str]) -> str:

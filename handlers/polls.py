@@ -1,8 +1,10 @@
 """Poll keywords: 投票, 结果, 核验, 结束投票, 发起确认 (发起投票 lives in handlers/poll_start.py).
 
 The results of a closed poll come as a bar-chart picture (the passive reply) and the same
-results as text pushed through the outbox right after; without an uploader, or when the upload
-fails, the reply is the text itself.
+results as text pushed through the outbox right after (once per person and poll: asking again
+pushes nothing new); without an uploader, or when the upload fails, the reply is the text itself.
+核验 confirms that a receipt was counted, without the choice unless ``[polls] verify_shows_choice``:
+a receipt must not prove a vote to someone else (a buyer).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from domain.notices.outbox import push_to
 from domain.votes import polls
 from domain.votes.answers import format_local, parse_choices
 from domain.votes.audience import audience_label, is_in
+from domain.votes.ballot_box import box_for
 from domain.votes.poll_create import rules_line, start_confirmation
 from domain.votes.receipts import check_receipt
 from domain.votes.tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
@@ -75,7 +78,7 @@ def _vote(ctx: Context, poll: Poll, answer: str) -> str:
     villager = acting_villager(ctx)
     voter = villager or ctx.person
     vote = polls.cast_vote(ctx.db, poll, voter, picked, ctx.now, tz=ctx.settings.tz,
-                           by_proxy=ctx.person if villager else None)
+                           by_proxy=ctx.person if villager else None, box=box_for(ctx.settings))
     chosen = "；".join(f"{n}. {label}" for n, label in zip(vote.choices, vote.labels, strict=True))
     who = f"已替 {villager.display_name} 投票" if villager else "投票成功"
     lines = [f"{who}！投票 {poll.number}，选的是：{chosen}。",
@@ -123,7 +126,7 @@ def results(ctx: Context, rest: str) -> str | ImageReply:
         logger.warning("chart upload failed for poll %s; replying with text", poll.id, exc_info=True)
         return text
     push_to(ctx.db, [ctx.person], org=poll.org, kind=NoticeKind.POLL, title=f"投票 {poll.number} 结果", body=text,
-            now=ctx.now)
+            now=ctx.now, source_key=f"poll-result-text:{poll.id}:{ctx.person.id}")  # asking again pushes nothing
     return ImageReply(media_id)
 
 
@@ -134,14 +137,19 @@ def verify(ctx: Context, rest: str) -> str:
     if not ref or not receipt.strip():
         return "请发送“核验 投票编号 回执”，例如：核验 3 K7M2Q9XA。回执是投票成功时给您的 8 位字母数字。"
     poll = polls.ensure_final(ctx.db, polls.find_poll(ctx.db, ctx.person, ref), ctx.now, ctx.settings.tz)
-    check = check_receipt(ctx.db, poll, receipt)
+    check = check_receipt(ctx.db, poll, receipt, box_for(ctx.settings))
     if check is None:
         return f"投票 {poll.number} 里没有回执 {receipt.strip().upper()}。请核对回执（8 位字母数字，不含 0、O、1、I）。"
-    chosen = "；".join(f"{n}. {label}" for n, label in zip(check.choices, check.labels, strict=True))
-    lines = [f"回执 {check.receipt} 已计入投票 {poll.number}：{chosen}。"]
+    if ctx.settings.polls.verify_shows_choice:
+        chosen = "；".join(f"{n}. {label}" for n, label in zip(check.choices, check.labels, strict=True))
+        lines = [f"回执 {check.receipt} 已计入投票 {poll.number}：{chosen}。"]
+    else:
+        lines = [f"回执 {check.receipt} 已计入投票 {poll.number}，按投票时选的计入。",
+                 "为防止有人买票，这里不显示选了什么；投票成功时的回复里有您选的。"]
     if check.tally_hash:
         lines.append(f"计票指纹：{check.tally_hash}")
-        lines.append(f"公开的计票清单里有这一行：{check.receipt} {','.join(str(c) for c in check.choices)}")
+        if ctx.settings.polls.verify_shows_choice:
+            lines.append(f"公开的计票清单里有这一行：{check.receipt} {','.join(str(c) for c in check.choices)}")
     else:
         lines.append("投票结束后会公布计票指纹，到时可以再核验。")
     return PrivateText("\n".join(lines))

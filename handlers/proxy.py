@@ -11,7 +11,7 @@ from models import Person, Role
 
 DIALOG = "proxy"
 YES = {"确认", "确定", "是", "是的", "好", "好的", "对", "开始"}
-USAGE = "请发送“代办 村民姓名”或“代办 手机后4位”，例如：代办 张三。"
+USAGE = "请发送“代办 村民姓名”或“代办 手机后4位”，例如：代办 张三。只能代召集人登记为需要帮助的村民办理。"
 
 
 AGENT_ROLES = (Role.GRID_WORKER, Role.CONVENOR)
@@ -30,23 +30,24 @@ def acting_subject(ctx: Context) -> tuple[Person, Person | None]:
     return (villager, ctx.person) if villager is not None else (ctx.person, None)
 
 
-def describe(person: Person) -> str:
-    """张三（东风村，手机尾号1234）."""
+def describe(person: Person, *, number: bool = False) -> str:
+    """张三（东风村，手机尾号1234）; with ``number`` the roster number too, to tell people of one name apart."""
     org = person.home_org.name if person.home_org else "未绑定"
     phone = f"手机尾号{person.phone[-4:]}" if person.phone else "未登记手机"
-    return f"{person.display_name}（{org}，{phone}）"
+    extra = f"，{'用' if person.openid else '不用'}微信，名册编号 {person.id}" if number else ""
+    return f"{person.display_name}（{org}，{phone}{extra}）"
 
 
 def _ask_confirm(ctx: Context, person: Person) -> str:
     set_state(ctx, DialogState(DIALOG, "confirm", {"villager": person.id}))
     minutes = ctx.settings.rules.proxy_session_minutes
-    return (f"确认要代 {describe(person)} 办理吗？请当面问清本人同意。\n"
+    return (f"确认要代 {describe(person, number=True)} 办理吗？请当面问清本人同意。\n"
             f"回复“确认”开始代办（{minutes} 分钟没有操作会自动结束），回复“取消”放弃。")
 
 
 @router.keyword("代办", roles=AGENT_ROLES)
 def start_proxy(ctx: Context, rest: str) -> str:
-    """代办 姓名或手机后4位：替不方便用手机的村民提议、联名"""
+    """代办 姓名或手机后4位：替召集人登记为需要帮助的村民提议、联名"""
     if not rest:
         row = proxy.current(ctx.db, ctx.redis, ctx.rkey, ctx.person, ctx.now)
         if row is not None:
@@ -57,10 +58,14 @@ def start_proxy(ctx: Context, rest: str) -> str:
         return f"本村名册里没有找到“{rest}”。请核对姓名，或用手机号后 4 位试试；名册由村里统一登记。"
     if len(found) > proxy.MAX_CHOICES:
         return "找到的人太多了，请写全名，或用手机号后 4 位。"
+    found = [p for p in found if p.needs_help_at is not None]
+    if not found:
+        return proxy.RULE
     if len(found) == 1:
         return _ask_confirm(ctx, found[0])
     set_state(ctx, DialogState(DIALOG, "pick", {"ids": [p.id for p in found]}))
-    lines = [f"{i}. {describe(p)}" for i, p in enumerate(found, start=1)]
+    names = [p.display_name for p in found]
+    lines = [f"{i}. {describe(p, number=names.count(p.display_name) > 1)}" for i, p in enumerate(found, start=1)]
     return "找到几位，请回复序号：\n" + "\n".join(lines) + "\n（回复“取消”放弃）"
 
 

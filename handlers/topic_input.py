@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidInput
 from handlers.context import Context
-from handlers.normalize import normalise
+from handlers.normalize import original_tail
 
 WHEN_RE = re.compile(
     r"^(?:(?P<y>\d{4})[-/.年])?(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?\s*"
@@ -51,8 +51,4 @@ def as_typed(ctx: Context, rest: str) -> str:
     raw = re.sub(r"\s+", " ", unicodedata.normalize("NFC", raw)).strip()
     if not rest or not raw:
         return rest
-    for start in range(len(raw) - 1, -1, -1):
-        tail = raw[start:].strip()
-        if normalise(tail) == rest:
-            return tail
-    return rest
+    return original_tail(raw, rest) or rest

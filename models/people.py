@@ -58,6 +58,9 @@ class Person(CreatedAt, Base):
     unsubscribed_at: Mapped[datetime | None]
     bound_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
+    # Marked by a convenor as needing help (代办 is only for them); None = not marked.
+    needs_help_at: Mapped[datetime | None]
+    needs_help_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
     home_org: Mapped[Organisation | None] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="person", foreign_keys="RoleGrant.person_id")
@@ -101,3 +104,28 @@ class RoleGrant(CreatedAt, Base):
     def revoke(self) -> None:
         """Mark the grant revoked now."""
         self.revoked_at = utcnow()
+
+
+class Membership(CreatedAt, Base):
+    """One stint of a person in a home organisation: every bind and move is a row (issue 12)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index("uq_memberships_open", "person_id", unique=True, postgresql_where=text("ended_at IS NULL")),
+        Index("ix_memberships_org_span", "org_id", "counts_from", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    from_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    started_at: Mapped[datetime]
+    # Polls and questionnaires opening at or after this instant count the person here; None = any.
+    counts_from: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    how: Mapped[str] = mapped_column(String(20))  # invite, roster, move, legacy
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    org: Mapped[Organisation] = relationship(foreign_keys=[org_id])
+    from_org: Mapped[Organisation | None] = relationship(foreign_keys=[from_org_id])
+    by: Mapped[Person | None] = relationship(foreign_keys=[by_id])

@@ -2,16 +2,19 @@
 
 Anonymity is structural: ``poll_voters`` records who has voted (person, no choice) and
 ``poll_ballots`` records what was chosen (choice and receipt, no person, no time, no serial
-id) for anonymous polls. Only named polls fill ``poll_ballots.voter_id``.
+id) for anonymous polls. Only named polls fill ``poll_ballots.voter_id``. An anonymous ballot
+first waits sealed in ``poll_ballot_queue`` and reaches ``poll_ballots`` in a shuffled batch,
+never in its voter's transaction (domain/votes/ballot_box.py).
 """
 
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, SmallInteger, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ForeignKey, LargeBinary, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, CreatedAt, enum_type
@@ -101,3 +104,13 @@ class PollBallot(Base):
     receipt: Mapped[str] = mapped_column(String(16), primary_key=True)
     choices: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger))  # option positions, ascending
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class PollBallotQueue(Base):
+    """An anonymous ballot waiting for its batch: sealed (receipt and choices encrypted), random id, no time."""
+
+    __tablename__ = "poll_ballot_queue"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

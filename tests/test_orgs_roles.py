@@ -249,10 +249,10 @@ def test_r_role_1_bind_in_chat_rebind_and_repeat(bot, db, tree):
     v1, v2 = tree["v1"].invite_code, tree["v2"].invite_code
     assert "绑定成功" in bot.send("u-chat", f"绑定 {v1.lower()}")
     assert "不用重复绑定" in bot.send("u-chat", f"绑定 {v1}")
-    reply = bot.send("u-chat", f"绑定 {v2}")
-    assert "已改为绑定" in reply and "红旗村" in reply and "东风村" in reply
+    reply = bot.send("u-chat", f"绑定 {v2}")  # issue 12: an immediate move is refused (rules.move_min_days)
+    assert "已改为绑定" not in reply and "30 天内只能改绑一次" in reply
     db.expire_all()
-    assert people.find_person(db, "u-chat").home_org_id == tree["v2"].id
+    assert people.find_person(db, "u-chat").home_org_id == tree["v1"].id
 
 
 def test_r_role_1_unknown_code_gets_a_clear_reply(bot, db, tree):

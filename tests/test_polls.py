@@ -113,7 +113,7 @@ def test_anonymous_poll_keeps_no_link_between_a_person_and_a_choice(db):
     p = poll(db, v1, anonymous=True)
     for who, choice in zip(voters, [1, 2, 2, 3], strict=True):
         _vote(db, p, who, [choice])
-    db.flush()
+    polls.close_poll(db, p, None, NOW, TZ)  # the close moves the last sealed ballots into poll_ballots
     # The only table with choices has no person and nothing that orders ballots like voters.
     ballot_columns = {c.name for c in inspect(PollBallot).columns}
     assert ballot_columns == {"poll_id", "receipt", "choices", "voter_id"}
@@ -303,4 +303,5 @@ def test_five_simultaneous_votes_by_one_person_count_once(services, db):
     assert sum(isinstance(o, Conflict) for o in outcomes) == 4
     db.expire_all()
     assert count_votes(db, db.get(Poll, p.id)).voters == 1
+    polls.close_poll(db, db.get(Poll, p.id), None, NOW, TZ)  # moves the one sealed ballot into poll_ballots
     assert len(db.scalars(select(PollBallot).where(PollBallot.poll_id == p.id)).all()) == 1

@@ -8,16 +8,21 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import InvalidInput, PermissionDenied
-from domain.orgs import proxy
+from domain.orgs import people, proxy
 from domain.topics import operations as topics
-from models import Topic, TopicEvent
+from models import Organisation, Topic, TopicEvent
 from models.topics import ProxySession
 from tests.topic_world import NOW, build, named, new_topic, notices_to, run_cli, who
 
 
 @pytest.fixture
 def world(db):
-    return build(db)
+    built = build(db)
+    convenor, village = who(db, "c-v1"), db.get(Organisation, built.v1)
+    for villager in (named(db, "孙大爷"), named(db, "孙大娘"), who(db, "u-zhang")):  # marked by the convenor (issue 12)
+        people.mark_needs_help(db, villager, village, NOW, by=convenor)
+    db.commit()
+    return built
 
 
 def _rkey(services):

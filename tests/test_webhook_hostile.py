@@ -311,7 +311,8 @@ def test_reply_echoing_cdata_terminator_is_well_formed_through_the_webhook(bot, 
 
 
 def test_sender_id_with_cdata_terminator_gets_a_well_formed_reply(bot):
-    result = bot.pusher.post(bot.pusher.text("u]]><x>", "帮助"))
+    # the query's openid is shape-checked (tests/test_trust_webhook.py); the body's sender is the hostile part
+    result = bot.pusher.post(bot.pusher.text("u]]><x>", "帮助"), openid="u-cdata")
     assert result.status == 200
     assert result.reply["ToUserName"] == "u]]><x>" and "绑定 邀请码" in result.text
 

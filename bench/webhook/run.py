@@ -27,7 +27,13 @@ BASELINE_VENV = ROOT / "bench" / ".venv-baseline"
 TOKEN, APP_ID = "benchtoken", "wxbench0000000001"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 FOLLOWERS = 1000
-SCENARIOS = ["flask echo", "werobot echo", "werobot echo aes", "帮助", "我的议题", "提议", "我的议题 aes"]
+SCENARIOS = ["flask echo", "werobot echo", "werobot echo aes", "帮助", "我的议题", "提议", "我的议题 aes", "提议 最长",
+             "提议 30KB"]
+# The longest text the bot reads ([webhook] max_text_chars, 4,000 characters by default; WeChat documents no
+# limit for what a user types) and the 30 KB message of issue 12 (10,000 characters, refused unread).
+LONGEST = "提议 " + "修路" * 1995  # + the request's number and 号: 3,999 characters
+LONG_30KB = "提议 " + "修路" * 5000
+LONG_REQUESTS = 4000  # long request files are big: fewer, each still unique (run these for a few seconds)
 
 
 def baseline_venv() -> Path:
@@ -88,7 +94,7 @@ def print_ratios(results: dict[str, WrkResult]) -> None:
     werobot, werobot_aes = results.get("werobot echo"), results.get("werobot echo aes")
     if werobot is not None:
         print("\nratios to WeRoBot echo throughput (same gunicorn settings, same run):")
-        for key in ("flask echo", "帮助", "我的议题", "提议"):
+        for key in ("flask echo", "帮助", "我的议题", "提议", "提议 最长", "提议 30KB"):
             if key in results:
                 print(f"  {key:<14} {results[key].rps / werobot.rps:5.2f}x   p99 {results[key].p99_ms:.1f} ms")
     if werobot_aes is not None and "我的议题 aes" in results:
@@ -124,10 +130,10 @@ def main() -> None:
         seed(db_url, args.villages)
         msgid = int(time.time()) * 1000
 
-        def reqs(label: str, content: str, unique: bool = False, aes: bool = False) -> Path:
+        def reqs(label: str, content: str, unique: bool = False, aes: bool = False, count: int = 0) -> Path:
             nonlocal msgid
             msgid += args.requests
-            return write_requests(tmp / f"{label}.txt", count=args.requests, token=TOKEN, timestamp=int(time.time()),
+            return write_requests(tmp / f"{label}.txt", count=count or args.requests, token=TOKEN, timestamp=int(time.time()),
                                   followers=FOLLOWERS, content=content, unique_content=unique, msgid_base=msgid,
                                   aes_key=AES_KEY if aes else "", app_id=APP_ID)
 
@@ -148,6 +154,10 @@ def main() -> None:
                                   args),
             "我的议题 aes": lambda: measure("ours: 我的议题 (AES safe)", app, safe,
                                         reqs("mine-aes", "我的议题", aes=True), args),
+            "提议 最长": lambda: measure("ours: 提议 + 3,996 chars", app, plain,
+                                     reqs("longest", LONGEST, True, count=min(args.requests, LONG_REQUESTS)), args),
+            "提议 30KB": lambda: measure("ours: 提议 + 10,000 chars", app, plain,
+                                     reqs("30kb", LONG_30KB, True, count=min(args.requests, LONG_REQUESTS)), args),
         }
         results = {key: plan[key]() for key in SCENARIOS if key in args.only}
         print_ratios(results)

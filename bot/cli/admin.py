@@ -9,9 +9,10 @@ import click
 from sqlalchemy import select
 
 from bot.cli.state import CliState, pass_state, run_action
-from domain.orgs import council, people
+from domain.orgs import council, membership, people
 from domain.orgs import tree as orgs
 from models import Organisation, OrgKind, Person, PlatformKind, Role
+from models.base import utcnow
 from models.db import transaction
 
 BIND_SCENE_PREFIX = "b_"
@@ -154,12 +155,66 @@ def person_add(state: CliState, org_code: str, name: str, phone: str | None, ope
     def action(session: Any) -> str:
         target = orgs.get_org(session, org_code)
         entry = people.ensure_person(session, openid) if openid else Person(subscribed=False)
-        entry.real_name, entry.phone, entry.home_org = name, phone, target
-        session.add(entry)
-        session.flush()
+        entry.real_name, entry.phone = name, phone
+        people.put_on_roster(session, entry, target, utcnow(), state.settings.rules)
         return f"已登记 {name}（编号 {entry.id}）到 {target.name}。"
 
     click.echo(run_action(state, action))
+
+
+@person.command("move")
+@click.option("--person", "person_ref", required=True, help="openid or person id")
+@click.option("--org", "org_code", required=True, help="The new home organisation")
+@click.option("--by", "by_ref", required=True, help="openid of the new organisation's convenor who approves")
+@pass_state
+def person_move(state: CliState, person_ref: str, org_code: str, by_ref: str) -> None:
+    """Move a follower to another village now (a convenor's approval of a move sooner than rules.move_min_days)."""
+
+    def action(session: Any) -> str:
+        target, who = orgs.get_org(session, org_code), people.find_by_ref(session, person_ref)
+        approver = people.find_by_ref(session, by_ref)
+        people.move(session, who, target, utcnow(), state.settings.rules, by=approver)
+        return f"已迁到 {target.name}：{who.display_name}（{approver.display_name}批准）。之前已开始的投票和问卷仍按原村算。"
+
+    click.echo(run_action(state, action))
+
+
+@person.command("help")
+@click.option("--org", "org_code", required=True)
+@click.option("--person", "person_ref", required=True, help="openid or person id (see person add)")
+@click.option("--off", is_flag=True, help="Remove the mark")
+@click.option("--by", "by_ref", default=None, help="openid of the convenor who marks (recorded)")
+@pass_state
+def person_help(state: CliState, org_code: str, person_ref: str, off: bool, by_ref: str | None) -> None:
+    """Mark a villager as needing help: grid workers may act for them (代办) only then."""
+
+    def action(session: Any) -> str:
+        target, who = orgs.get_org(session, org_code), people.find_by_ref(session, person_ref)
+        by = people.find_by_ref(session, by_ref) if by_ref else None
+        people.mark_needs_help(session, who, target, utcnow(), on=not off, by=by)
+        if off:
+            return f"已取消：{who.display_name} 不再登记为需要帮助，网格员不能再代办。"
+        return f"已登记 {who.display_name} 为{target.name}需要帮助的村民，网格员和召集人可以代办。"
+
+    click.echo(run_action(state, action))
+
+
+@person.command("history")
+@click.option("--person", "person_ref", required=True, help="openid or person id")
+@pass_state
+def person_history(state: CliState, person_ref: str) -> None:
+    """Every bind and move of a person, oldest first."""
+
+    def action(session: Any) -> list[str]:
+        tz = state.settings.tz
+        rows = membership.history(session, people.find_by_ref(session, person_ref))
+        return [f"{r.started_at.astimezone(tz):%Y-%m-%d %H:%M} {r.org.name}"
+                f"（{membership.HOW_LABELS.get(r.how, r.how)}{'，' + r.by.display_name + '批准' if r.by else ''}"
+                f"{'，从' + r.from_org.name if r.from_org else ''}）"
+                f"{' 至 ' + format(r.ended_at.astimezone(tz), '%Y-%m-%d %H:%M') if r.ended_at else ''}" for r in rows]
+
+    for line in run_action(state, action) or ["（没有绑定记录。）"]:
+        click.echo(line)
 
 
 @click.group()
@@ -217,12 +272,12 @@ def _create_demo(session: Any) -> None:
         people.grant_role(session, _demo_person(session, openid, name, None), target, role_kind)
     for code in ("demo-v1", "demo-v2"):
         village = orgs.get_org(session, code)
-        convenor = people.find_by_ref(session, f"demo-convenor-{code[-1]}")
-        convenor.home_org = village
+        people.put_on_roster(session, people.find_by_ref(session, f"demo-convenor-{code[-1]}"), village, utcnow())
 
 
 def _demo_person(session: Any, openid: str, name: str, home: Organisation | None) -> Person:
     entry = people.ensure_person(session, openid)
     entry.real_name = name
-    entry.home_org = home
+    if home is not None:
+        people.put_on_roster(session, entry, home, utcnow())
     return entry

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidInput, NotBound, NotFound, PermissionDenied
+from domain.orgs import membership
 from domain.orgs.tree import BINDABLE_KINDS, ancestors, find_by_invite
+from domain.settings import RulesSettings
 from models import Organisation, Person, Role, RoleGrant
 
 
@@ -57,8 +59,10 @@ def unsubscribe(person: Person, now: datetime) -> None:
     person.unsubscribed_at = now
 
 
-def bind(db: Session, person: Person, invite_code: str, now: datetime) -> tuple[Organisation, bool]:
-    """Bind the person to the organisation of an invite code; returns (org, changed)."""
+def bind(db: Session, person: Person, invite_code: str, now: datetime, rules: RulesSettings | None = None,
+         tz: tzinfo = UTC) -> tuple[Organisation, bool]:
+    """Bind the person to the organisation of an invite code (a move at most once per rules.move_min_days)."""
+    rules = rules or RulesSettings()
     org = find_by_invite(db, invite_code)
     if org is None:
         raise NotFound("邀请码不对。请核对村里公布的邀请码，或直接扫描村里的二维码。")
@@ -66,10 +70,44 @@ def bind(db: Session, person: Person, invite_code: str, now: datetime) -> tuple[
         raise InvalidInput("这个码属于镇或县级单位，请绑定您所在的村、社区或单位。")
     if person.home_org_id == org.id:
         return org, False
-    person.home_org = org
-    person.bound_at = now
-    db.flush()
+    if person.home_org_id is not None:
+        membership.check_move_allowed(db, person, rules, now, tz)
+    membership.place(db, person, org, now, rules, how=membership.INVITE)
     return org, True
+
+
+def move(db: Session, person: Person, org: Organisation, now: datetime, rules: RulesSettings, *,
+         by: Person) -> Organisation:
+    """An early move approved by a convenor of the new organisation (or one above it); recorded with the approver."""
+    if org.kind not in BINDABLE_KINDS:
+        raise InvalidInput("只能迁到村、社区或单位。")
+    if not (has_role(db, by, org, Role.CONVENOR) or supervises(db, by, org)):
+        raise PermissionDenied(f"只有{org.name}的召集人可以批准迁入。")
+    if person.home_org_id == org.id:
+        raise Conflict(f"{person.display_name} 已经在{org.name}了。")
+    membership.place(db, person, org, now, rules, how=membership.MOVE, by=by)
+    return org
+
+
+def put_on_roster(db: Session, person: Person, org: Organisation, now: datetime, rules: RulesSettings | None = None,
+                  *, by: Person | None = None) -> None:
+    """An administrator's placement (roster, demo data): recorded, not limited."""
+    db.add(person)
+    db.flush()
+    if person.home_org_id != org.id:
+        membership.place(db, person, org, now, rules or RulesSettings(), how=membership.ROSTER, by=by)
+
+
+def mark_needs_help(db: Session, person: Person, org: Organisation, now: datetime, *, on: bool = True,
+                    by: Person | None = None) -> None:
+    """Mark (or unmark) a villager of org as needing help, so grid workers may act for them (代办)."""
+    if person.home_org_id != org.id:
+        raise InvalidInput(f"{person.display_name} 不在{org.name}的名册里。")
+    if by is not None and not (has_role(db, by, org, Role.CONVENOR) or supervises(db, by, org)):
+        raise PermissionDenied(f"只有{org.name}的召集人可以登记需要帮助的村民。")
+    person.needs_help_at = now if on else None
+    person.needs_help_by_id = by.id if on and by is not None else None
+    db.flush()
 
 
 def require_home(person: Person) -> Organisation:

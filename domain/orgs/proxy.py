@@ -1,5 +1,8 @@
 """Assisted participation (代办): a grid worker or village cadre acting for a villager who asked them.
 
+Only for villagers a convenor marked as needing help (``shangliang person help``); a villager who uses
+WeChat is told by a push each time someone starts acting for them (issue 12).
+
 The session lives in Redis under ``<prefix>proxy:<agent openid>`` (value: the session id, with a
 TTL) and in the ``proxy_sessions`` table, which is the audit of every start and end. A session
 ends when the agent says so, when they start another, or after ``rules.proxy_session_minutes``
@@ -19,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput, PermissionDenied, ServiceBusy
+from domain.notices.outbox import push_to
 from domain.orgs import people
 from domain.orgs.people import role_orgs
 from models import Organisation, Person, Role
@@ -32,6 +36,7 @@ logger = logging.getLogger(__name__)
 KeyFn = Callable[..., str]
 AGENT_ROLES = (Role.GRID_WORKER, Role.CONVENOR)
 MAX_CHOICES = 9
+RULE = "只能代召集人登记为“需要帮助”的村民办理（如不会用手机的老人）。要登记，请找村里召集人。"
 
 
 def agent_orgs(db: Session, agent: Person) -> list[Organisation]:
@@ -82,6 +87,8 @@ def start(db: Session, redis: Redis | None, rkey: KeyFn, agent: Person, villager
         raise InvalidInput("不能代自己办理。")
     if org is None or not people.has_role(db, agent, org, *AGENT_ROLES):
         raise PermissionDenied("只能代本村（社区）的村民办理。")
+    if villager.needs_help_at is None:
+        raise PermissionDenied(RULE)
     if redis is None:
         raise ServiceBusy("系统有点忙，代办暂时不能开始，请过几分钟再试。")
     role = Role.GRID_WORKER if people.has_role(db, agent, org, Role.GRID_WORKER) else Role.CONVENOR
@@ -95,6 +102,10 @@ def start(db: Session, redis: Redis | None, rkey: KeyFn, agent: Person, villager
         redis.set(_key(rkey, agent), str(row.id), ex=minutes * 60)
     except RedisError as exc:
         raise ServiceBusy("系统有点忙，代办暂时不能开始，请过几分钟再试。") from exc
+    if villager.openid:
+        push_to(db, [villager], org=org, title="有人代您办理", now=now, source_key=f"proxy-start:{row.id}",
+                body=f"{agent.display_name}（{org.name}{role.label}）开始代您办理（代办），每一步都有记录。"
+                     f"如果不是您请他帮忙的，请告诉{org.name}的召集人。")
     logger.info("proxy session %s started (agent %s, villager %s)", row.id, agent.id, villager.id)
     return row
 

@@ -3,6 +3,8 @@
 A poll is closed as soon as ``closes_at <= now`` (checked on every read and vote), or when a
 convenor closes it early. The first read after close (or the ``close_due`` sweep) finalizes it:
 counts, the tally hash, the confirmation outcome and the results notice, exactly once.
+An anonymous ballot goes to the sealed buffer of domain/votes/ballot_box.py, never next to its
+voter row; finalizing first moves what is left there into poll_ballots.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from domain.notices.outbox import create_notice
 from domain.orgs.tree import get_org
 from domain.topics import audit
 from domain.topics.operations import record_result
-from domain.votes import questionnaires
+from domain.votes import ballot_box, questionnaires
 from domain.votes.answers import format_local
 from domain.votes.audience import (
     audience_label,
@@ -31,7 +33,9 @@ from domain.votes.audience import (
     may_manage,
     may_view,
     related_org_ids,
+    why_not,
 )
+from domain.votes.ballot_box import BallotBox
 from domain.votes.receipts import listing_for, new_receipt, tally_hash
 from domain.votes.tally import (
     ABSTAIN,
@@ -114,7 +118,7 @@ def polls_for(db: Session, person: Person, now: datetime, recent: int = 3) -> li
 
 def voters_query(poll: Poll) -> Select[tuple[int]]:
     """Who may vote in this poll."""
-    return eligible_ids(poll.org, poll.audience, meeting_id=poll.meeting_id)
+    return eligible_ids(poll.org, poll.audience, meeting_id=poll.meeting_id, as_of=poll.opens_at)
 
 
 def count_eligible(db: Session, poll: Poll) -> int:
@@ -156,8 +160,12 @@ def check_choices(poll: Poll, choices: list[int]) -> list[int]:
 
 
 def cast_vote(db: Session, poll: Poll, voter: Person, choices: list[int], now: datetime, *, tz: tzinfo,
-              by_proxy: Person | None = None) -> Vote:
-    """Record one person's vote: once per person (enforced by the database), only while open, only if eligible."""
+              by_proxy: Person | None = None, box: BallotBox | None = None) -> Vote:
+    """Record one person's vote: once per person (enforced by the database), only while open, only if eligible.
+
+    The voter row is written here; an anonymous ballot only goes sealed into the buffer (``box``,
+    default this process's), to reach poll_ballots in a later transaction with its batch.
+    """
     poll = _lock(db, poll, share=True)  # a concurrent close waits for this vote, or this vote sees it closed
     stage = phase(poll, now)
     if stage is PollPhase.CLOSED:
@@ -165,7 +173,8 @@ def cast_vote(db: Session, poll: Poll, voter: Person, choices: list[int], now: d
     if stage is PollPhase.UPCOMING:
         raise InvalidInput(f"投票 {poll.number} 还没开始，{format_local(poll.opens_at, tz)} 开始。")
     if not is_in(db, voter, voters_query(poll)):
-        raise PermissionDenied(f"投票 {poll.number} 只有{audience_label(poll.org, poll.audience)}可以参加。")
+        raise PermissionDenied(why_not(db, voter, poll.org, poll.audience, poll.opens_at, "投票")
+                               or f"投票 {poll.number} 只有{audience_label(poll.org, poll.audience)}可以参加。")
     picked = check_choices(poll, choices)
     first = db.execute(
         insert(PollVoter)
@@ -175,12 +184,17 @@ def cast_vote(db: Session, poll: Poll, voter: Person, choices: list[int], now: d
     ).first()
     if first is None:
         raise Conflict(f"您已经投过投票 {poll.number} 了，每人只能投一次。")
-    receipt = _store_ballot(db, poll, picked, None if poll.anonymous else voter.id)
+    if poll.anonymous:
+        receipt = ballot_box.cast(db, box or ballot_box.current(), poll.id, picked, new_receipt, RECEIPT_ATTEMPTS)
+    else:
+        receipt = _store_ballot(db, poll, picked, voter.id)
+    if receipt is None:
+        raise DomainError("系统有点忙，您的票没有投上，请再发一次。")
     labels = {opt.position: opt.label for opt in poll.options}
     return Vote(poll, receipt, picked, [labels[c] for c in picked])
 
 
-def _store_ballot(db: Session, poll: Poll, choices: list[int], voter_id: int | None) -> str:
+def _store_ballot(db: Session, poll: Poll, choices: list[int], voter_id: int | None) -> str | None:
     for _ in range(RECEIPT_ATTEMPTS):
         receipt = new_receipt()
         stored = db.execute(
@@ -191,7 +205,7 @@ def _store_ballot(db: Session, poll: Poll, choices: list[int], voter_id: int | N
         ).first()
         if stored is not None:
             return receipt
-    raise DomainError("系统有点忙，您的票没有投上，请再发一次。")
+    return None
 
 
 def close_poll(db: Session, poll: Poll, actor: Person | None, now: datetime, tz: tzinfo | None = None) -> Poll:
@@ -219,7 +233,9 @@ def finalize(db: Session, poll: Poll, now: datetime, tz: tzinfo | None = None) -
     if poll.finalized_at is not None:
         return poll
     poll.closed_at = poll.closed_at or poll.closes_at
-    tally = count_votes(db, poll)
+    box = ballot_box.current()
+    ballot_box.flush(db, box, poll.id)  # the last ballots, fewer than a batch, leave the buffer together
+    tally = count_votes(db, poll, box)
     poll.voter_count = tally.voters
     poll.eligible_count = count_eligible(db, poll)
     if poll.min_turnout:

@@ -21,7 +21,15 @@ from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.notices.outbox import push_to
 from domain.orgs.tree import get_org
 from domain.votes.answers import parse_choices, parse_rating, parse_text
-from domain.votes.audience import audience_label, eligible_ids, is_in, may_manage, may_view, related_org_ids
+from domain.votes.audience import (
+    audience_label,
+    eligible_ids,
+    is_in,
+    may_manage,
+    may_view,
+    related_org_ids,
+    why_not,
+)
 from domain.votes.tally import PollPhase
 from models import (
     NoticeKind,
@@ -58,7 +66,7 @@ def phase(q: Questionnaire, now: datetime) -> PollPhase:
 
 def respondents_query(q: Questionnaire) -> Select[tuple[int]]:
     """Who may answer this questionnaire."""
-    return eligible_ids(q.org, q.audience, questionnaire_id=q.id)
+    return eligible_ids(q.org, q.audience, questionnaire_id=q.id, as_of=q.opens_at)
 
 
 def find_questionnaire(db: Session, person: Person, ref: str) -> Questionnaire:
@@ -112,7 +120,8 @@ def begin(db: Session, q: Questionnaire, person: Person, now: datetime, *,
     """Start or resume: the sheet, the mode and the position to ask (None: everything is answered)."""
     _require_open(q, now)
     if not is_in(db, person, respondents_query(q)):
-        raise PermissionDenied(f"问卷 {q.number} 只请{audience_label(q.org, q.audience)}填写。")
+        raise PermissionDenied(why_not(db, person, q.org, q.audience, q.opens_at, "问卷")
+                               or f"问卷 {q.number} 只请{audience_label(q.org, q.audience)}填写。")
     db.execute(insert(QuestionnaireResponse).values(
         questionnaire_id=q.id, person_id=person.id, started_at=now, by_proxy_id=by_proxy.id if by_proxy else None,
     ).on_conflict_do_nothing())

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.votes import ballot_box
+from domain.votes.ballot_box import BallotBox
 from models import Poll, PollBallot
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and copy
@@ -85,16 +87,20 @@ class ReceiptCheck:
     tally_hash: str | None
 
 
-def check_receipt(db: Session, poll: Poll, typed: str) -> ReceiptCheck | None:
-    """The ballot a receipt names, or None when no ballot of this poll carries it."""
+def check_receipt(db: Session, poll: Poll, typed: str, box: BallotBox | None = None) -> ReceiptCheck | None:
+    """The ballot a receipt names (in poll_ballots or still sealed in the buffer), or None when there is none."""
     receipt = clean_receipt(typed)
     if not looks_like_receipt(receipt):
         return None
     ballot = db.get(PollBallot, (poll.id, receipt))
-    if ballot is None:
-        return None
+    if ballot is not None:
+        choices = sorted(ballot.choices)
+    else:
+        waiting = dict(ballot_box.pending(db, box or ballot_box.current(), poll.id)) if poll.anonymous else {}
+        if receipt not in waiting:
+            return None
+        choices = sorted(waiting[receipt])
     labels = {opt.position: opt.label for opt in poll.options}
-    choices = sorted(ballot.choices)
     return ReceiptCheck(receipt, choices, [labels.get(c, "?") for c in choices], poll.tally_hash)
 
 

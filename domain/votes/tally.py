@@ -16,7 +16,9 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.votes import ballot_box
 from domain.votes.answers import format_local
+from domain.votes.ballot_box import BallotBox
 from domain.votes.charts import Bar, bar_chart_png
 from models import Poll, PollBallot, PollKind, PollVoter, TopicState
 
@@ -59,12 +61,16 @@ class Tally:
         return Fraction(self.counts.get(position, 0), self.voters) if self.voters else Fraction(0)
 
 
-def count_votes(db: Session, poll: Poll) -> Tally:
-    """Count the ballots of a poll."""
+def count_votes(db: Session, poll: Poll, box: BallotBox | None = None) -> Tally:
+    """Count the ballots of a poll, those still sealed in the buffer included (opened in memory only)."""
     choice = func.unnest(PollBallot.choices).label("choice")
     inner = select(choice).where(PollBallot.poll_id == poll.id).subquery()
     rows = db.execute(select(inner.c.choice, func.count()).group_by(inner.c.choice))
     counts = {int(position): int(n) for position, n in rows}
+    if poll.anonymous and poll.finalized_at is None:
+        for _, choices in ballot_box.pending(db, box or ballot_box.current(), poll.id):
+            for position in choices:
+                counts[position] = counts.get(position, 0) + 1
     voters = int(db.scalar(select(func.count()).select_from(PollVoter).where(PollVoter.poll_id == poll.id)) or 0)
     return Tally(counts, voters)
 
