@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from domain.errors import DomainError
+from domain.meetings import attendance
 from domain.orgs import people
 from handlers.context import Context
+from handlers.meetings import check_in_reply
 from handlers.normalize import strip_trailing
 from handlers.registry import router
 
@@ -117,6 +119,8 @@ def menu_mine(ctx: Context) -> str:
 
 
 def _scene_bind(ctx: Context, scene: str | None) -> str | None:
+    if attendance.code_from_scene(scene) is not None:  # a meeting's check-in QR code
+        return check_in_reply(ctx, attendance.code_from_scene(scene) or "")
     if scene and scene.startswith("n_"):  # a printed notice's QR code: bind, then show the notice
         from handlers.notices import notice_scene_reply
 

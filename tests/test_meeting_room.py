@@ -159,8 +159,9 @@ def test_meeting_qr_checks_the_scanner_in(bot, db, services, world, fake_wechat,
     assert scene in result.output and "http://weixin.qq.com/q/" in result.output
     made = [q for q in fake_wechat.qrcodes.values() if q["scene"] == {"scene_str": scene}]
     assert made and made[0]["action_name"] == "QR_STR_SCENE" and made[0]["expire_seconds"] > 20 * 60
-    assert "签到成功" in bot.post(bot.pusher.scan("m-v1-1", scene)).text
-    assert "已经签过到" in bot.post(bot.pusher.scan("m-v1-1", scene)).text
+    first = int(datetime.now(UTC).timestamp())
+    assert "签到成功" in bot.post(bot.pusher.scan("m-v1-1", scene, create_time=first)).text
+    assert "已经签过到" in bot.post(bot.pusher.scan("m-v1-1", scene, create_time=first + 5)).text
     assert "不在这次会议的应到名单上" in bot.post(bot.pusher.scan("u-wang", scene)).text
     assert attendance.attendance(db, _status(db, meeting.id)).present == 1
 

@@ -129,7 +129,8 @@ def run_cli(services, tmp_path, *args):
     config.write_text(
         f'[database]\nurl = "{s.database.url}"\n'
         f'[redis]\nurl = "{s.redis.url}"\nkey_prefix = "{s.redis.key_prefix}"\n'
-        f'[wechat]\napi_base_url = "{s.wechat.api_base_url}"\n',
+        f'[wechat]\napi_base_url = "{s.wechat.api_base_url}"\napp_id = "{s.wechat.app_id}"\n'
+        f'app_secret = "{s.wechat.app_secret}"\n',
         encoding="utf-8",
     )
     return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
