@@ -92,12 +92,12 @@ def _notice_body(topic: Topic, meeting: Meeting, now: datetime, until: datetime,
 def _public_notice(db: Session, topic: Topic, meeting: Meeting, actor: Person, now: datetime,
                    settings: Settings, moved: bool = False) -> Notice:
     days = max(settings.rules.topic_notice_days, math.ceil((meeting.starts_at - now) / timedelta(days=1)))
-    until = now + timedelta(days=days)
+    until = outbox.public_window_end(now, days, settings.tz)  # whole local days, as the sweep and withdrawal count
     key = f"topic-notice:{topic.id}:{meeting.id}" + (f":v{meeting.version}" if moved else "")
     return outbox.create_notice(
         db, org=topic.org, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
         title=f"议题公示：{topic.title}"[:200], body=_notice_body(topic, meeting, now, until, settings, moved),
-        now=now, topic=topic, meeting_id=meeting.id, meeting_version=meeting.version, public_days=days,
+        now=now, topic=topic, meeting_id=meeting.id, meeting_version=meeting.version, public_until=until,
         created_by=actor, source_key=key,
     )
 
