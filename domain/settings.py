@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.functional_validators import BeforeValidator
 
 REAL_WECHAT_API = "https://api.weixin.qq.com"
@@ -115,7 +115,8 @@ class RulesSettings(_Section):
     council_max_members: int = Field(default=30, ge=1)  # R-ORG-4
     public_servant_max_ratio: Ratio = Fraction(1, 5)  # R-ORG-4
     topic_notice_days: int = Field(default=7, ge=0)  # R-TOPIC-6
-    reconsult_max_per_year: int = Field(default=2, ge=0)  # R-TOPIC-7
+    consult_max_per_year: int = Field(  # R-TOPIC-7: consultations of one topic within a year, the first included
+        default=2, ge=1, validation_alias=AliasChoices("consult_max_per_year", "reconsult_max_per_year"))
     quorum_ratio: Ratio = Fraction(2, 3)  # R-MEET-3
     stakeholder_min_ratio: Ratio = Fraction(1, 2)  # R-MEET-4
     checkin_opens_minutes: int = Field(default=60, ge=0)  # R-MEET-3: check-in opens this long before the start

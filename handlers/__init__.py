@@ -6,7 +6,7 @@ import importlib
 
 from handlers.registry import router
 
-ROUTE_MODULES = ("topics", "meetings", "proxy", "polls", "questionnaires", "notices", "basic")
+ROUTE_MODULES = ("topics", "meetings", "meeting_chair", "proxy", "polls", "questionnaires", "notices", "basic")
 _loaded = False
 
 

@@ -32,6 +32,7 @@ class Context:
     now: datetime  # timezone-aware
     uploader: Callable[[bytes, str], str] | None = None  # (PNG bytes, file name) → WeChat media_id; wired by the webhook
     held_roles: frozenset[Role] | None = field(default=None, repr=False)  # cache for route checks
+    meeting_roles: frozenset[Role] | None = field(default=None, repr=False)  # chair/secretary of a meeting
     no_dialog: bool = False  # the webhook already saw that this sender has no dialog open
     _person: Person | None = field(default=None, repr=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from domain.meetings.attendance import meeting_duties
 from handlers.context import Context
 from handlers.router import Router
 from models import Role, RoleGrant
@@ -19,8 +20,14 @@ def held_roles(ctx: Context) -> frozenset[Role]:
 
 
 def holds_any_role(ctx: Context, roles: tuple[Role, ...]) -> bool:
-    """Whether the sender holds one of the roles in any organisation."""
-    return not held_roles(ctx).isdisjoint(roles)
+    """Whether the sender holds one of the roles in any organisation, or chairs or minutes a meeting."""
+    if not held_roles(ctx).isdisjoint(roles):
+        return True
+    if Role.CHAIR not in roles and Role.SECRETARY not in roles:
+        return False
+    if ctx.meeting_roles is None:  # a member named chair or secretary of one meeting (X-13.1, 13.2)
+        ctx.meeting_roles = meeting_duties(ctx.db, ctx.person, ctx.now)
+    return not ctx.meeting_roles.isdisjoint(roles)
 
 
 router = Router(role_check=holds_any_role)

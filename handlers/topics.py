@@ -8,7 +8,7 @@ from domain.topics import audit
 from domain.topics import operations as topics
 from domain.topics import queries as topic_queries
 from domain.topics import refs as topic_refs
-from domain.topics.text import WAITING, mask_name, proxy_note, short_title, timeline
+from domain.topics.text import mask_name, proxy_note, short_title, timeline, waiting
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import strip_trailing
@@ -145,7 +145,7 @@ def show_topic(ctx: Context, rest: str) -> str:
     limit = ctx.settings.topics.timeline_limit
     lines.append("进展：" + (f"（前面还有 {len(events) - limit} 条）" if len(events) > limit else ""))
     lines += timeline(ctx.db, topic, events[-limit:], ctx.settings.tz, private=not close)
-    lines.append(f"下一步：{WAITING[topic.state]}")
+    lines.append(f"下一步：{waiting(topic.state, ctx.settings.rules.topic_notice_days)}")
     return "\n".join(lines)
 
 

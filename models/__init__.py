@@ -2,7 +2,18 @@
 
 from models.base import Base
 from models.inbound import InboundMessage, SeenNonce
-from models.meetings import AttendeeKind, Meeting, MeetingAttendee, MeetingStatus
+from models.meetings import (
+    AgendaStep,
+    AttendeeKind,
+    Meeting,
+    MeetingAttendee,
+    MeetingForm,
+    MeetingStatus,
+    MinuteEntry,
+    Side,
+    Speech,
+    SpeechStatus,
+)
 from models.orgs import Organisation, OrgKind, PlatformKind
 from models.outbox import Audience, Delivery, DeliveryStatus, Notice, NoticeKind
 from models.people import Person, Role, RoleGrant
@@ -24,7 +35,13 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "InboundMessage",
+    "AgendaStep",
     "Meeting",
+    "MeetingForm",
+    "MinuteEntry",
+    "Side",
+    "Speech",
+    "SpeechStatus",
     "MeetingAttendee",
     "MeetingStatus",
     "Notice",

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.wechat import WeChatError
-from domain.meetings import cadence, sweeps
+from domain.meetings import cadence, floor, sweeps
 from domain.topics import results as result_notices
 from models.db import transaction
 
@@ -93,6 +93,7 @@ JOBS: list[Job] = [
         "R-RES-2 close ended public notices, tell convenors"),
     Job("cadence-watchdog", _sweep(cadence.watch_cadence), "R-MEET-1 remind convenors when their council is due"),
     Job("poll-closing", _sweep(sweeps.close_polls), "close due polls and questionnaires (domain.polls.close_due)"),
+    Job("speech-overtime", _sweep(floor.overtime_sweep), "R-MEET-6 tell a speaker and the chair when time is up", 30),
     Job("tag-sync", sync_wechat_tags, "keep organisations' WeChat tags in step with binding"),
 ]
 

@@ -55,13 +55,14 @@ def test_r_topic_6_period_is_a_setting(db, services, researched):
 
 
 def test_r_topic_6_schedule_writes_meeting_attendees_and_public_notice(db, services, researched):
-    stakeholder = named(db, "孙大爷")
+    chosen = [named(db, "孙大爷")] + [who(db, f"s-v1-{n}") for n in range(1, 10)]  # 10 for this topic
     starts = NOW + timedelta(days=8)
-    made = _schedule(db, services, researched, starts, material="修路方案（草案）", stakeholder_ids=[stakeholder.id])
+    made = _schedule(db, services, researched, starts, material="修路方案（草案）",
+                     stakeholder_ids=[p.id for p in chosen])
     assert researched.state is TopicState.NOTICED and researched.noticed_at == NOW
     kinds = {a.person.real_name: a.kind for a in made.attendees}
-    assert kinds == {"东风成员1": AttendeeKind.MEMBER, "东风成员2": AttendeeKind.MEMBER,
-                     "东风成员3": AttendeeKind.MEMBER, "孙大爷": AttendeeKind.STAKEHOLDER}
+    assert kinds == {**{f"东风成员{n}": AttendeeKind.MEMBER for n in range(1, 11)},
+                     **{p.real_name: AttendeeKind.STAKEHOLDER for p in chosen}}  # named ones replace the defaults
     notice = db.scalar(select(Notice).where(Notice.kind == NoticeKind.TOPIC_NOTICE))
     assert notice.source_key == f"topic-notice:{researched.id}:{made.id}"
     assert notice.audience is Audience.FOLLOWERS and notice.meeting_id == made.id
@@ -139,3 +140,57 @@ def test_topic_meeting_lookup(db, services, researched):
         meetings.topic_meeting(db, researched)
     made = _schedule(db, services, researched, datetime(2026, 3, 12, 1, 0, tzinfo=NOW.tzinfo))
     assert meetings.topic_meeting(db, researched).id == made.id
+
+
+def test_r_meet_4_stakeholders_default_to_the_organisations_representatives(db, services, researched):
+    made = _schedule(db, services, researched, NOW + timedelta(days=8))
+    kinds = [a.kind for a in made.attendees]
+    assert kinds.count(AttendeeKind.MEMBER) == 10 and kinds.count(AttendeeKind.STAKEHOLDER) == 10
+
+
+def test_r_meet_4_schedule_refused_below_half_stakeholders_and_allowed_at_exactly_half(db, services, researched):
+    nine = [who(db, f"s-v1-{n}").id for n in range(1, 10)]
+    with pytest.raises(InvalidInput, match="利益相关方代表 9 人，只占应到 19 人的 47%") as caught:
+        _schedule(db, services, researched, NOW + timedelta(days=8), stakeholder_ids=nine)
+    assert "R-MEET-4：至少 10 人" in caught.value.reply
+    db.rollback()
+    assert db.scalar(select(Meeting.id)) is None
+    made = _schedule(db, services, researched, NOW + timedelta(days=8), stakeholder_ids=nine + [who(db, "s-v1-10").id])
+    assert len(made.attendees) == 20
+
+
+def test_r_meet_4_schedule_share_follows_the_setting(db, services, researched):
+    five = [who(db, f"s-v1-{n}").id for n in range(1, 6)]
+    third = services.settings.with_overrides(rules={"stakeholder_min_ratio": "1/3"})
+    with pytest.raises(InvalidInput, match="R-MEET-4"):
+        _schedule(db, services, researched, NOW + timedelta(days=8), stakeholder_ids=five[:4], settings=third)
+    db.rollback()
+    made = _schedule(db, services, researched, NOW + timedelta(days=8), stakeholder_ids=five, settings=third)
+    assert len(made.attendees) == 15  # 5 of 15 is exactly 1/3
+
+
+def test_r_org_4_schedule_refused_for_a_council_of_nine_and_the_minimum_is_a_setting(db, services, researched):
+    from domain.orgs import people
+    from models import Organisation, Role
+
+    village = db.get(Organisation, researched.org_id)
+    people.revoke_role(db, who(db, "m-v1-10"), village, Role.MEMBER)
+    db.commit()
+    with pytest.raises(InvalidInput, match="R-ORG-4.*成员只有 9 人，少于 10 人"):
+        _schedule(db, services, researched, NOW + timedelta(days=8))
+    db.rollback()
+    nine_ok = services.settings.with_overrides(rules={"council_min_members": 9})
+    assert _schedule(db, services, researched, NOW + timedelta(days=8), settings=nine_ok).id
+
+
+def test_r_org_4_schedule_refused_when_public_servants_pass_a_fifth(db, services, researched):
+    from domain.orgs import people
+    from models import Organisation, Role
+
+    village = db.get(Organisation, researched.org_id)
+    for n in range(1, 4):  # 3 of 10 members are public servants: more than 1/5
+        people.revoke_role(db, who(db, f"m-v1-{n}"), village, Role.MEMBER)
+        people.grant_role(db, who(db, f"m-v1-{n}"), village, Role.MEMBER, public_servant=True)
+    db.commit()
+    with pytest.raises(InvalidInput, match="公职人员 3 人"):
+        _schedule(db, services, researched, NOW + timedelta(days=8))

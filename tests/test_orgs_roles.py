@@ -57,6 +57,7 @@ ALLOWED_PLACES = [
     (OrgKind.COMMUNITY, OrgKind.STREET), (OrgKind.ENTERPRISE, OrgKind.PARK),
     (OrgKind.TOWNSHIP, OrgKind.COUNTY_OFFICE), (OrgKind.TOWNSHIP, None), (OrgKind.COUNTY_OFFICE, None),
     (OrgKind.CPPCC_SECTOR, OrgKind.COUNTY_OFFICE),
+    (OrgKind.ENTERPRISE, OrgKind.COUNTY_OFFICE),  # guided by the county office directly
 ]
 WRONG_PLACES = [
     (OrgKind.VILLAGE, None), (OrgKind.VILLAGE, OrgKind.COUNTY_OFFICE), (OrgKind.VILLAGE, OrgKind.VILLAGE),
@@ -81,6 +82,28 @@ def test_r_org_1_allowed_places_in_the_tree(db):
         parent_code = _parent(db, index, parent_kind)
         created = orgs.create_org(db, code=f"child{index}", name="下级", kind=kind, parent_code=parent_code)
         assert (created.parent.code if created.parent else None) == parent_code, (kind, parent_kind)
+
+
+def test_r_org_1_enterprise_under_the_county_office_gets_its_topics_approved_there(db, services):
+
+    from domain.topics import operations as topics
+
+    county = orgs.create_org(db, code="county", name="示范县协商办", kind=OrgKind.COUNTY_OFFICE)
+    firm = orgs.create_org(db, code="e9", name="县自来水公司", kind=OrgKind.ENTERPRISE, parent_code="county")
+    now = datetime(2026, 3, 2, 2, tzinfo=UTC)
+    worker, convenor = _person(db, "worker"), _person(db, "firm-conv")
+    worker.home_org = firm
+    people.grant_role(db, convenor, firm, Role.CONVENOR)
+    people.grant_role(db, _person(db, "firm-party"), firm, Role.PARTY_REVIEWER)
+    people.grant_role(db, _person(db, "county-party"), county, Role.PARTY_REVIEWER)
+    topic = topics.propose(db, worker, "食堂增加夜班餐", now, settings=services.settings)
+    topics.screen(db, topic, convenor, now, "dialogue", "")
+    topics.submit(db, topic, convenor, now)
+    topics.approve(db, topic, _person(db, "firm-party"), now)
+    with pytest.raises(PermissionDenied):
+        topics.approve(db, topic, _person(db, "firm-party"), now)
+    topics.approve(db, topic, _person(db, "county-party"), now)
+    assert topic.state.value == "approved"
 
 
 def test_r_org_1_wrong_places_in_the_tree_are_refused(db):

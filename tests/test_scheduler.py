@@ -46,7 +46,7 @@ def test_jobs_have_fixed_ids_coalesce_and_are_registered_once(services):
         scheduler.shutdown(wait=False)
     assert sorted(j.id for j in registered) == sorted(j.id for j in jobs.JOBS)
     assert {"topic-notices", "meeting-reminders", "result-notices", "close-notices", "implementation-summary",
-            "cadence-watchdog", "poll-closing", "tag-sync", "wechat-token"} == {j.id for j in registered}
+            "cadence-watchdog", "poll-closing", "speech-overtime", "tag-sync", "wechat-token"} == {j.id for j in registered}
     assert all(j.coalesce and j.misfire_grace_time is None and j.max_instances == 1 for j in registered)
 
 

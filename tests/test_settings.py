@@ -198,9 +198,10 @@ def test_r_topic_6_notice_days_is_a_setting(tmp_path):
     assert _rules_from(tmp_path, "topic_notice_days = 10\n").topic_notice_days == 10
 
 
-def test_r_topic_7_reconsultations_per_year_is_a_setting(tmp_path):
-    assert Settings().rules.reconsult_max_per_year == 2
-    assert _rules_from(tmp_path, "reconsult_max_per_year = 1\n").reconsult_max_per_year == 1
+def test_r_topic_7_consultations_per_year_is_a_setting(tmp_path):
+    assert Settings().rules.consult_max_per_year == 2
+    assert _rules_from(tmp_path, "consult_max_per_year = 3\n").consult_max_per_year == 3
+    assert _rules_from(tmp_path, "reconsult_max_per_year = 1\n").consult_max_per_year == 1  # the old key still reads
 
 
 def test_r_meet_1_cadence_is_a_setting(tmp_path):

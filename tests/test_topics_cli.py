@@ -60,7 +60,7 @@ def test_cli_meeting_schedule_reschedule_cancel(db, services, world, tmp_path):
     assert too_soon.exit_code == 1 and "公示满 7 天" in too_soon.output
     made = _cli(services, tmp_path, "meeting", "schedule", *base, "--at", later, "--place", "村部",
                 "--material", "修路方案")
-    assert made.exit_code == 0 and "应到 3 人" in made.output and "09:00" in made.output
+    assert made.exit_code == 0 and "应到 20 人" in made.output and "09:00" in made.output
     moved_at = (datetime.now(UTC).astimezone(TZ) + timedelta(days=12)).strftime("%Y-%m-%d 14:30")
     moved = _cli(services, tmp_path, "meeting", "reschedule", *base, "--at", moved_at, "--reason", "农忙")
     assert "第 2 版" in moved.output and "14:30" in moved.output

@@ -208,7 +208,7 @@ def test_r_topic_5_no_meeting_before_research(db, services, world):
     assert topic.state is TopicState.RESEARCHED and "28 户" in topic.research_note
 
 
-# ---- R-TOPIC-7: re-consultation with approval, at most twice a year --------------------------------
+# ---- R-TOPIC-7: re-consultation with approval, at most two consultations within a year --------------------------------
 
 def _no_consensus(db, services, topic, now):
     advance(db, services, topic, TopicState.CONSULTED, now=now)
@@ -216,21 +216,40 @@ def _no_consensus(db, services, topic, now):
     db.commit()
 
 
-def test_r_topic_7_reconsult_at_most_twice_per_calendar_year(db, services, world):
+def test_r_topic_7_consulted_at_most_twice_within_a_year_the_first_included(db, services, world):
+    topic = new_topic(db, services)
+    _no_consensus(db, services, topic, NOW)  # the first consultation counts
+    topics.reconsult(db, topic, who(db, "c-v1"), NOW, "补充方案后再议", settings=services.settings)
+    db.commit()
+    assert topic.state is TopicState.SUBMITTED  # goes back for party approval
+    second = NOW + timedelta(days=60)
+    _no_consensus(db, services, topic, second)
+    with pytest.raises(IllegalTransition, match="一年内已经协商 2 次了.*最多协商 2 次") as caught:
+        topics.reconsult(db, topic, who(db, "c-v1"), second, "再议", settings=services.settings)
+    assert "2027年" not in caught.value.reply and "3月2日" in caught.value.reply  # a year after the first
+    db.rollback()
+    with pytest.raises(IllegalTransition):
+        topics.reconsult(db, topic, who(db, "c-v1"), NOW + timedelta(days=364), "再议", settings=services.settings)
+    db.rollback()
+    topics.reconsult(db, topic, who(db, "c-v1"), NOW + timedelta(days=366), "一年后再议", settings=services.settings)
+    db.commit()
+    assert topic.reconsult_count == 2
+
+
+def test_r_topic_7_consult_max_per_year_follows_the_setting(db, services, world):
+    thrice = services.settings.with_overrides(rules={"consult_max_per_year": 3})
     topic = new_topic(db, services)
     _no_consensus(db, services, topic, NOW)
-    for _ in range(2):
-        topics.reconsult(db, topic, who(db, "c-v1"), NOW, "补充方案后再议", settings=services.settings)
-        db.commit()
-        assert topic.state is TopicState.SUBMITTED  # goes back for party approval
-        _no_consensus(db, services, topic, NOW)
-    with pytest.raises(IllegalTransition, match="一年最多 2 次"):
-        topics.reconsult(db, topic, who(db, "c-v1"), NOW, "再议", settings=services.settings)
-    db.rollback()
-    new_year = NOW.replace(year=2027, month=1, day=1) - timedelta(hours=7)  # 2027-01-01 03:00 local
-    topics.reconsult(db, topic, who(db, "c-v1"), new_year, "新的一年再议", settings=services.settings)
+    topics.reconsult(db, topic, who(db, "c-v1"), NOW, "再议", settings=thrice)
     db.commit()
-    assert topic.reconsult_count == 3
+    _no_consensus(db, services, topic, NOW + timedelta(days=30))
+    topics.reconsult(db, topic, who(db, "c-v1"), NOW + timedelta(days=30), "再议", settings=thrice)
+    db.commit()
+    assert topic.state is TopicState.SUBMITTED
+    once = services.settings.with_overrides(rules={"consult_max_per_year": 1})
+    _no_consensus(db, services, topic, NOW + timedelta(days=60))
+    with pytest.raises(IllegalTransition, match="最多协商 1 次"):
+        topics.reconsult(db, topic, who(db, "c-v1"), NOW + timedelta(days=60), "再议", settings=once)
 
 
 def test_r_topic_7_consensus_cannot_be_reconsulted(db, services, world):

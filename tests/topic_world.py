@@ -60,6 +60,12 @@ def build(db) -> World:
         people.grant_role(db, person(db, openid, name, home), org, role)
     for n in range(1, 4):
         people.grant_role(db, person(db, f"m-v1-{n}", f"东风成员{n}", v1), v1, Role.MEMBER)
+    # R-ORG-4 wants 10-30 members and R-MEET-4 as many stakeholder representatives at a meeting: the rest
+    # of 东风村's council and its approved stakeholders are on the roster without being its followers.
+    for n in range(4, 11):
+        people.grant_role(db, person(db, f"m-v1-{n}", f"东风成员{n}"), v1, Role.MEMBER)
+    for n in range(1, 11):
+        people.grant_role(db, person(db, f"s-v1-{n}", f"东风代表{n}"), v1, Role.STAKEHOLDER)
     db.commit()
     return World(county.id, town.id, v1.id, v2.id)
 

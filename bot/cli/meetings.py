@@ -43,18 +43,31 @@ def meeting() -> None:
 @click.option("--place", required=True)
 @click.option("--by", "actor_ref", required=True, help="The convenor: openid or person id")
 @click.option("--material", default="", help="What participants receive before the meeting (R-MEET-2)")
-@click.option("--stakeholder", "stakeholders", type=int, multiple=True, help="Person id of a stakeholder (repeat)")
+@click.option("--chair", "chair_ref", default=None, help="The chair (X-13.1): a convenor, or a member delegated")
+@click.option("--secretary", "secretary_ref", default=None, help="The meeting's secretary, named by the chair (X-13.2)")
+@click.option("--stakeholder", "stakeholders", multiple=True,
+              help="A stakeholder representative for this topic (repeat; default: the organisation's)")
+@click.option("--attendee", "attendees", multiple=True, help="Another invited person (repeat; X-8.3)")
+@click.option("--online", is_flag=True, help="Held as an online consultation in the chat (网络协商)")
 @pass_state
 def meeting_schedule(state: CliState, org_code: str, number: str, at_text: str, place: str, actor_ref: str,
-                     material: str, stakeholders: tuple[int, ...]) -> None:
-    """Schedule a researched topic's meeting and publish its notice (R-TOPIC-5, R-TOPIC-6)."""
+                     material: str, chair_ref: str | None, secretary_ref: str | None, stakeholders: tuple[str, ...],
+                     attendees: tuple[str, ...], online: bool) -> None:
+    """Schedule a researched topic's meeting and publish its notice (R-TOPIC-5, R-TOPIC-6, R-MEET-4)."""
     starts_at = parse_local(state, at_text)
 
     def action(session: Any) -> str:
         t = find_topic(state, session, org_code, number)
         actor = people.find_by_ref(session, actor_ref)
-        made = meetings.schedule_meeting(session, t, starts_at, place, actor, now_utc(), settings=state.settings,
-                                         material=material, stakeholder_ids=stakeholders)
+
+        def ids(refs: tuple[str, ...]) -> list[int]:
+            return [people.find_by_ref(session, ref).id for ref in refs]
+
+        made = meetings.schedule_meeting(
+            session, t, starts_at, place, actor, now_utc(), settings=state.settings, material=material,
+            stakeholder_ids=ids(stakeholders), invited_ids=ids(attendees),
+            chair_id=ids((chair_ref,))[0] if chair_ref else None,
+            secretary_id=ids((secretary_ref,))[0] if secretary_ref else None, online=online)
         return (f"已安排会议 #{made.id}：{local_time_with_weekday(made.starts_at, state.settings.tz)}，"
                 f"{made.place}；应到 {len(made.attendees)} 人；会议码 {made.checkin_code}"
                 f"（参会人员发送“签到 {made.checkin_code}”）。公示已写入发送队列。")

@@ -19,7 +19,7 @@ from domain.topics import audit
 from domain.topics import operations as topics
 from domain.topics import queries as topic_queries
 from domain.topics import refs as topic_refs
-from domain.topics.text import WAITING, local_time, timeline
+from domain.topics.text import local_time, timeline, waiting
 from models import Topic, TopicSource, TopicState
 from models.topics import ScreeningMethod
 
@@ -116,7 +116,7 @@ def topic_show(state: CliState, number: str, org_code: str) -> None:
         t = find_topic(state, session, org_code, number)
         events = audit.timeline(session, t)
         lines = [f"{t.org.name}（{t.org.code}）议题 {t.number}：{t.title}",
-                 f"  状态：{t.state.label}（下一步：{WAITING[t.state]}）",
+                 f"  状态：{t.state.label}（下一步：{waiting(t.state, state.settings.rules.topic_notice_days)}）",
                  f"  来源：{t.source.label}；提议人：{t.proposer.display_name}；联名："
                  f"{'、'.join(c.person.display_name for c in t.cosigners) or '无'}",
                  f"  登记：{local_time(t.created_at, tz)}；再次协商 {t.reconsult_count} 次"]

@@ -146,12 +146,12 @@ def quorum_refusal(att: Attendance, settings: Settings, has_topic: bool) -> str 
         return "这次会议没有应到人员名单，不能开会。请召集人先确定应到人员。"
     if att.ratio < rules.quorum_ratio:
         need = _need(att.expected, rules.quorum_ratio)
-        return (f"应到 {att.expected} 人，已到 {att.present} 人，不足 {_ratio_words(rules.quorum_ratio)}"
+        return (f"应到 {att.expected} 人，已到 {att.present} 人，不足{_ratio_words(rules.quorum_ratio)}"
                 f"（至少要到 {need} 人），还不能开会。")
     if has_topic and att.stakeholder_share < rules.stakeholder_min_ratio:
         need = _need(att.present, rules.stakeholder_min_ratio)
         return (f"到会 {att.present} 人中利益相关方代表 {att.stakeholders_present} 人，不足"
-                f" {_ratio_words(rules.stakeholder_min_ratio)}（至少要 {need} 人），还不能开会。")
+                f"{_ratio_words(rules.stakeholder_min_ratio)}（至少要 {need} 人），还不能开会。")
     return None
 
 
@@ -203,24 +203,32 @@ def open_meeting(db: Session, meeting: Meeting, actor: Person, now: datetime, se
     return att
 
 
-def chair_meeting(db: Session, person: Person, now: datetime, code: str = "") -> Meeting:
-    """The meeting this person chairs: the one named by its code, or the nearest one not yet closed."""
+def chair_meeting(db: Session, person: Person, now: datetime, code: str = "", *,
+                  roles: tuple[Role, ...] = CHAIR_ROLES, include_closed: bool = False) -> Meeting:
+    """The meeting this person runs: the one named by its code, else an open one, else the nearest scheduled."""
     if code:
         meeting = find_by_code(db, code)
         require_chair(db, meeting, person)
         return meeting
-    org_ids = [o.id for o in people.role_orgs(db, person, *CHAIR_ROLES)]
+    org_ids = [o.id for o in people.role_orgs(db, person, *roles)]
+    mine = (Meeting.chair_id == person.id) | (Meeting.secretary_id == person.id) | Meeting.org_id.in_(org_ids)
     window = (now - timedelta(hours=12), now + timedelta(hours=24))
-    candidates = db.scalars(
-        select(Meeting).where(
-            Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.OPEN)),
-            Meeting.starts_at.between(*window),
-            (Meeting.chair_id == person.id) | (Meeting.chair_id.is_(None) & Meeting.org_id.in_(org_ids)),
-        )
-    ).all()
+    statuses = [MeetingStatus.SCHEDULED] + ([MeetingStatus.CLOSED] if include_closed else [])
+    candidates = db.scalars(select(Meeting).where(mine, (Meeting.status == MeetingStatus.OPEN) | (
+        Meeting.status.in_(statuses) & Meeting.starts_at.between(*window)))).all()
     if not candidates:
         raise NotFound("您今天没有要主持的会议。也可以写上会议码，例如：到会 K7M2QX。")
-    return min(candidates, key=lambda m: abs(m.starts_at - now))
+    return min(candidates, key=lambda m: (m.status is not MeetingStatus.OPEN, abs(m.starts_at - now)))
+
+
+def meeting_duties(db: Session, person: Person, now: datetime) -> frozenset[Role]:
+    """CHAIR and/or SECRETARY when this person was named so for a meeting not yet closed (X-13.1, 13.2)."""
+    rows = db.execute(select(Meeting.chair_id, Meeting.secretary_id).where(
+        (Meeting.chair_id == person.id) | (Meeting.secretary_id == person.id),
+        Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.OPEN)))).all()
+    duties = {Role.CHAIR for r in rows if r.chair_id == person.id}
+    duties |= {Role.SECRETARY for r in rows if r.secretary_id == person.id}
+    return frozenset(duties)
 
 
 QR_SCENE_PREFIX = "m_"

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.meetings import participants
 from domain.meetings.attendance import new_checkin_code
 from domain.notices import outbox
 from domain.topics import states as topic_states
@@ -25,16 +26,14 @@ from domain.topics.operations import transition
 from domain.topics.states import IllegalTransition
 from domain.topics.text import local_time, local_time_with_weekday
 from models import (
-    AttendeeKind,
     Audience,
     Meeting,
     MeetingAttendee,
+    MeetingForm,
     MeetingStatus,
     Notice,
     NoticeKind,
     Person,
-    Role,
-    RoleGrant,
     Topic,
 )
 
@@ -93,12 +92,12 @@ def _notice_body(topic: Topic, meeting: Meeting, now: datetime, until: datetime,
 def _public_notice(db: Session, topic: Topic, meeting: Meeting, actor: Person, now: datetime,
                    settings: Settings, moved: bool = False) -> Notice:
     days = max(settings.rules.topic_notice_days, math.ceil((meeting.starts_at - now) / timedelta(days=1)))
-    until = now + timedelta(days=days)
+    until = outbox.public_window_end(now, days, settings.tz)  # whole local days, as the sweep and withdrawal count
     key = f"topic-notice:{topic.id}:{meeting.id}" + (f":v{meeting.version}" if moved else "")
     return outbox.create_notice(
         db, org=topic.org, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
         title=f"议题公示：{topic.title}"[:200], body=_notice_body(topic, meeting, now, until, settings, moved),
-        now=now, topic=topic, meeting_id=meeting.id, meeting_version=meeting.version, public_days=days,
+        now=now, topic=topic, meeting_id=meeting.id, meeting_version=meeting.version, public_until=until,
         created_by=actor, source_key=key,
     )
 
@@ -109,25 +108,16 @@ def _close_notices(db: Session, meeting: Meeting, now: datetime, why: str) -> No
                                     Notice.closed_at.is_(None)).values(closed_at=now, closed_reason=why))
 
 
-def _attendees(db: Session, meeting: Meeting, topic: Topic, stakeholder_ids: Iterable[int]) -> None:
-    kinds: dict[int, AttendeeKind] = {}
-    members = select(RoleGrant.person_id).where(RoleGrant.org_id == topic.org_id, RoleGrant.role == Role.MEMBER,
-                                                RoleGrant.revoked_at.is_(None))
-    for person_id in db.scalars(members):
-        kinds[person_id] = AttendeeKind.MEMBER
-    for person_id in stakeholder_ids:
-        if db.get(Person, person_id) is None:
-            raise NotFound(f"找不到利益相关方（编号 {person_id}）。")
-        kinds[person_id] = AttendeeKind.STAKEHOLDER
-    for person_id, kind in kinds.items():
-        db.add(MeetingAttendee(meeting=meeting, person_id=person_id, kind=kind))
-
-
 def schedule_meeting(db: Session, topic: Topic, starts_at: datetime, place: str, actor: Person, now: datetime, *,
-                     settings: Settings, material: str = "", stakeholder_ids: Iterable[int] = ()) -> Meeting:
+                     settings: Settings, material: str = "", stakeholder_ids: Iterable[int] = (),
+                     invited_ids: Iterable[int] = (), chair_id: int | None = None, secretary_id: int | None = None,
+                     online: bool = False) -> Meeting:
     """Schedule the meeting of a researched topic, move it to NOTICED and write its public notice."""
     _precheck(db, topic, "schedule", actor)
     place = _check_time_and_place(starts_at, place, now, settings)
+    planned = participants.plan(db, topic.org, stakeholder_ids=stakeholder_ids, invited_ids=invited_ids,
+                                chair_id=chair_id, secretary_id=secretary_id)
+    participants.check(db, topic.org, planned, settings)
     when = local_time_with_weekday(starts_at, settings.tz)
 
     def change(t: Topic) -> None:
@@ -136,10 +126,12 @@ def schedule_meeting(db: Session, topic: Topic, starts_at: datetime, place: str,
     transition(db, topic, "schedule", actor, now, reason=f"协商会议定于{when}在{place}召开", change=change)
     meeting = Meeting(org_id=topic.org_id, topic=topic, title=topic.title[:200], starts_at=starts_at, place=place,
                       material=(material or "").strip(), status=MeetingStatus.SCHEDULED, created_by_id=actor.id,
-                      checkin_code=new_checkin_code(db))
+                      checkin_code=new_checkin_code(db), chair_id=planned.chair_id,
+                      secretary_id=planned.secretary_id, form=MeetingForm.ONLINE if online else MeetingForm.MEETING)
     db.add(meeting)
     db.flush()
-    _attendees(db, meeting, topic, stakeholder_ids)
+    for person_id, kind in planned.kinds.items():
+        db.add(MeetingAttendee(meeting=meeting, person_id=person_id, kind=kind))
     _public_notice(db, topic, meeting, actor, now, settings)
     db.flush()
     logger.info("meeting %s scheduled for topic %s", meeting.id, topic.id)

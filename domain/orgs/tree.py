@@ -24,7 +24,7 @@ ALLOWED_PARENTS: dict[OrgKind, set[OrgKind | None]] = {
     OrgKind.CPPCC_SECTOR: {OrgKind.COUNTY_OFFICE, None},
     OrgKind.VILLAGE: {OrgKind.TOWNSHIP, OrgKind.STREET, OrgKind.PARK},
     OrgKind.COMMUNITY: {OrgKind.TOWNSHIP, OrgKind.STREET, OrgKind.PARK},
-    OrgKind.ENTERPRISE: {OrgKind.TOWNSHIP, OrgKind.STREET, OrgKind.PARK},
+    OrgKind.ENTERPRISE: {OrgKind.TOWNSHIP, OrgKind.STREET, OrgKind.PARK, OrgKind.COUNTY_OFFICE},
 }
 
 BINDABLE_KINDS = {OrgKind.VILLAGE, OrgKind.COMMUNITY, OrgKind.ENTERPRISE}

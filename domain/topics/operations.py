@@ -11,7 +11,7 @@ import hashlib
 import logging
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from domain.topics import audit, states
 from domain.topics import feedback as topic_feedback
 from domain.topics.refs import format_number
 from domain.topics.states import GRASSROOTS, IllegalTransition, level_of
-from domain.topics.text import proxy_note, short_title
+from domain.topics.text import local_time, proxy_note, short_title
 from models import (
     NoticeKind,
     Organisation,
@@ -270,22 +270,26 @@ def evaluate(db: Session, topic: Topic, actor: Person, now: datetime, note: str)
     return transition(db, topic, "evaluate", actor, now, reason=note)
 
 
-def reconsults_this_year(db: Session, topic: Topic, now: datetime, settings: Settings) -> int:
-    """How many times the topic went back for consultation in this calendar year (local time)."""
-    year = now.astimezone(settings.tz).year
-    times = db.scalars(select(TopicEvent.at).where(TopicEvent.topic_id == topic.id,
-                                                   TopicEvent.action == "reconsult"))
-    return sum(1 for at in times if at.astimezone(settings.tz).year == year)
+def consultations_within_a_year(db: Session, topic: Topic, now: datetime) -> list[datetime]:
+    """When the topic was consulted (a result recorded) in the year before ``now``, oldest first."""
+    since = now - timedelta(days=365)
+    return sorted(db.scalars(select(TopicEvent.at).where(TopicEvent.topic_id == topic.id, TopicEvent.action == "result",
+                                                         TopicEvent.at > since)))
 
 
 def reconsult(db: Session, topic: Topic, actor: Person, now: datetime, reason: str, *,
               settings: Settings) -> TopicEvent:
-    """Send a no-consensus topic back for approval to be consulted again, at most N times a year (R-TOPIC-7)."""
+    """Send a no-consensus topic back for approval to be consulted again (R-TOPIC-7, X-14).
+
+    X-14: "同一议题协商次数原则上1年内不超过2次": every consultation within a year counts, the first included.
+    """
     audit.lock(db, topic.org_id)
-    limit = settings.rules.reconsult_max_per_year
-    if topic.state is TopicState.NO_CONSENSUS and reconsults_this_year(db, topic, now, settings) >= limit:
-        raise IllegalTransition(f"议题 {topic.number} 今年已经再次协商 {limit} 次了，按规定一年最多 {limit} 次，"
-                                f"明年才能再申请。")
+    limit = settings.rules.consult_max_per_year
+    held = consultations_within_a_year(db, topic, now)
+    if topic.state is TopicState.NO_CONSENSUS and len(held) >= limit:
+        again = held[len(held) - limit] + timedelta(days=365)
+        raise IllegalTransition(f"议题 {topic.number} 一年内已经协商 {len(held)} 次了，同一议题一年内最多协商 {limit} 次，"
+                                f"{local_time(again, settings.tz)} 以后才能再申请。")
 
     def change(t: Topic) -> None:
         t.reconsult_count += 1

@@ -120,7 +120,7 @@ WAITING = {
     TopicState.REVIEWED: "等镇党委批准。",
     TopicState.APPROVED: "召集人组织调研，调研后安排会议。",
     TopicState.RETURNED: "召集人修改后可以重新报审。",
-    TopicState.RESEARCHED: "召集人安排协商会议，会前至少公示 7 天。",
+    TopicState.RESEARCHED: "召集人安排协商会议，会前至少公示 {days} 天。",
     TopicState.NOTICED: "公示中，等开协商会议。",
     TopicState.CONSULTED: "会议已开，等确认结果。",
     TopicState.CONSENSUS: "组织落实。",
@@ -131,6 +131,11 @@ WAITING = {
     TopicState.EVALUATED: "已办结。",
     TopicState.WITHDRAWN: "已撤回，不再办理。",
 }
+
+
+def waiting(state: TopicState, notice_days: int) -> str:
+    """What happens next to a topic in this state (the notice period from ``[rules] topic_notice_days``)."""
+    return WAITING[state].format(days=notice_days)
 
 
 def mask_name(name: str) -> str:
