@@ -8,7 +8,9 @@ from domain.topics import audit
 from domain.topics import operations as topics
 from domain.topics import queries as topic_queries
 from domain.topics import refs as topic_refs
+from domain.topics.scope import upper_council
 from domain.topics.text import mask_name, proxy_note, short_title, timeline, waiting
+from domain.topics.wording import check_text
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
 from handlers.normalize import strip_trailing
@@ -33,7 +35,19 @@ def _registered(ctx: Context, topic: Topic, agent: Person | None) -> str:
     return (f"{lead}，编号 {topic.number}。\n"
             "接下来：召集人组织筛选（问卷、投票等），再报党组织审核，每一步都会通知"
             f"{'本人' if agent else '您'}。\n"
-            f"发送“议题 {topic.seq}”查看进展；乡亲们发送“联名 {topic.number}”可以一起联名。")
+            f"发送“议题 {_short_ref(topic)}”查看进展；{_who_cosigns(topic)}发送“联名 {_full_ref(topic)}”可以一起联名。")
+
+
+def _short_ref(topic: Topic) -> str:
+    return str(topic.seq) if topic.org.kind.level == "grassroots" else topic.ref
+
+
+def _full_ref(topic: Topic) -> str:
+    return topic.number if topic.org.kind.level == "grassroots" else topic.ref
+
+
+def _who_cosigns(topic: Topic) -> str:
+    return "乡亲们" if topic.org.kind.level == "grassroots" else f"{topic.org.name}各村（社区）的乡亲们"
 
 
 @router.keyword("提议", "我要提议", "提建议")
@@ -49,10 +63,22 @@ def propose(ctx: Context, rest: str) -> str:
     return _registered(ctx, topic, agent)
 
 
+@router.keyword("向镇里提议", "向街道提议", "镇级提议")
+def propose_upper(ctx: Context, rest: str) -> str:
+    """向镇里提议 内容：提一件需要镇（街道）协商的事，各村的乡亲都能联名"""
+    person, agent = acting_subject(ctx)
+    if not rest:
+        home = people.require_home(person)
+        upper = upper_council(home)
+        return f"请在后面写上想请{upper.name}商量的事，例如：向镇里提议 镇上集市缺停车位。"
+    topic = topics.propose(ctx.db, person, as_typed(ctx, rest), ctx.now, settings=ctx.settings, agent=agent, upper=True)
+    return _registered(ctx, topic, agent)
+
+
 @router.step(DIALOG, "content")
 def propose_content(ctx: Context, text: str, state: DialogState) -> str:
     """The proposal's main sentence."""
-    content = topics.check_text(as_typed(ctx, text), ctx.settings)
+    content = check_text(as_typed(ctx, text), ctx.settings)
     set_state(ctx, DialogState(DIALOG, "detail", {**state.data, "content": content}))
     return "要补充说明吗？比如在哪里、影响多少户、希望怎么解决。\n没有就回复“没有”。"
 
@@ -60,7 +86,7 @@ def propose_content(ctx: Context, text: str, state: DialogState) -> str:
 @router.step(DIALOG, "detail")
 def propose_detail(ctx: Context, text: str, state: DialogState) -> str:
     """An optional detail."""
-    detail = "" if strip_trailing(text) in NO_DETAIL else topics.check_text(as_typed(ctx, text), ctx.settings, "补充说明")
+    detail = "" if strip_trailing(text) in NO_DETAIL else check_text(as_typed(ctx, text), ctx.settings, "补充说明")
     set_state(ctx, DialogState(DIALOG, "confirm", {**state.data, "detail": detail}))
     lines = ["请确认：", f"议题：{state.data.get('content', '')}"]
     if detail:
@@ -98,7 +124,8 @@ def cosign(ctx: Context, rest: str) -> str:
     person, agent = acting_subject(ctx)
     home = people.require_home(person)
     ref, _ = topic_refs.split_ref(rest)
-    topic = topic_refs.resolve(ctx.db, ref, [home], ctx.now, ctx.settings.tz)
+    among = [home] + ([home.parent] if home.parent is not None else [])  # a township topic too (跨村联名, X-10)
+    topic = topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz, prefer=home)
     topics.cosign(ctx.db, topic, person, ctx.now, agent=agent)
     who = f"已代 {person.display_name} " if agent else "已"
     return f"{who}联名议题 {topic.number}“{short_title(topic)}”。有进展会通知{'本人' if agent else '您'}。"

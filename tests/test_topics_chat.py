@@ -186,3 +186,35 @@ def test_text_is_stored_as_typed_with_chinese_punctuation(bot, db, world):
     bot.send("u-zhang", "提议   村东头的路，下雨全是泥！")
     stored = _topic(db, "村东头的路，下雨全是泥！")
     assert stored is not None and stored.proposer.openid == "u-zhang"
+
+
+def test_r_topic_1_a_villager_proposes_a_township_topic_and_other_villages_cosign(bot, db, services, world):
+    reply = bot.send("u-zhang", "向镇里提议 镇上集市缺停车位，赶集天堵到国道上")
+    topic = _topic(db, "镇上集市缺停车位，赶集天堵到国道上")
+    assert topic.org.name == "幸福镇" and topic.proposer.openid == "u-zhang"
+    assert f"联名 {topic.ref}" in reply and "幸福镇各村（社区）的乡亲们" in reply
+    assert "已联名" in bot.send("u-wang", f"联名 {topic.ref}")  # 红旗村: another village below the township
+    assert "已联名" in bot.send("u-li", f"联名 {topic.ref}")
+    assert "幸福镇 议题" in bot.send("u-wang", f"议题 {topic.ref}")
+    db.expire_all()
+    assert {c.person.openid for c in _topic(db, topic.title).cosigners} == {"u-wang", "u-li"}
+
+
+def test_r_topic_1_village_topics_stay_cosigned_by_their_own_village(bot, db, services, world):
+    bot.send("u-zhang", "提议 村东头的路灯坏了")
+    topic = _topic(db, "村东头的路灯坏了")
+    assert "只有东风村的村民可以联名" in bot.send("u-wang", f"联名 {topic.ref}")
+
+
+def test_r_topic_1_a_township_topic_is_not_cosigned_from_another_township(bot, db, services, world):
+    from domain.orgs import tree as orgs
+    from models import Organisation, OrgKind
+
+    orgs.create_org(db, code="t2", name="长安镇", kind=OrgKind.TOWNSHIP, parent_code="c1")
+    far = orgs.create_org(db, code="v9", name="远山村", kind=OrgKind.VILLAGE, parent_code="t2")
+    stranger = db.scalar(select(Person).where(Person.openid == "u-wang"))
+    stranger.home_org = db.get(Organisation, far.id)
+    db.commit()
+    bot.send("u-zhang", "向镇里提议 镇卫生院周末开门诊")
+    topic = _topic(db, "镇卫生院周末开门诊")
+    assert "只有幸福镇和它下面各村（社区）的群众可以联名" in bot.send("u-wang", f"联名 {topic.ref}")

@@ -7,9 +7,7 @@ Domain errors carry the Chinese reply; callers phrase success themselves.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,8 +22,10 @@ from domain.orgs import people
 from domain.topics import audit, states
 from domain.topics import feedback as topic_feedback
 from domain.topics.refs import format_number
+from domain.topics.scope import may_cosign, upper_council
 from domain.topics.states import GRASSROOTS, IllegalTransition, level_of
 from domain.topics.text import local_time, proxy_note, short_title
+from domain.topics.wording import check_text, split_title, text_hash
 from models import (
     NoticeKind,
     Organisation,
@@ -44,12 +44,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIN_LETTERS = 2  # fewer letters (汉字 or a–z) than this is not a topic: "？？？", "123", "👍"
-TITLE_COLUMN_CHARS = 200
 COSIGN_STATES = {TopicState.REGISTERED, TopicState.SCREENING}
 RESULTS = {TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSENSUS}
 REGISTRAR_ROLES = (Role.CONVENOR, Role.SECRETARY, Role.PARTY_REVIEWER)
-_SENTENCE_END = "。！？!?;；\n"
 DUPLICATE_KEY = "uq_topics_proposer_id_text_hash"  # same person, same text, same local day
 
 
@@ -59,37 +56,6 @@ def transition(db: Session, topic: Topic, action: str, actor: Person | None, now
     event = states.apply(db, topic, action, actor, now, **options)  # type: ignore[arg-type]
     topic_feedback.after_transition(db, topic, event, now)
     return event
-
-def check_text(text: str, settings: Settings, what: str = "内容") -> str:
-    """The cleaned text of a proposal, or a clear refusal (empty, too long, not a topic)."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise InvalidInput(f"{what}是空的。请写上您想商量的事，例如：提议 修一下村东头的路。")
-    limit = settings.rules.topic_max_chars
-    if len(cleaned) > limit:
-        raise InvalidInput(f"{what}太长了（{len(cleaned)} 字），请控制在 {limit} 字以内，说清楚是什么事、在哪里就行。")
-    letters = sum(1 for ch in cleaned if unicodedata.category(ch).startswith("L"))
-    if letters < MIN_LETTERS:
-        raise InvalidInput("看不出您想商量什么事。请用文字写清楚，例如：提议 修一下村东头的路。")
-    return cleaned
-
-
-def split_title(text: str, max_chars: int) -> tuple[str, str]:
-    """A title of at most max_chars (cut at a sentence end when possible) and the rest as detail."""
-    max_chars = min(max_chars, TITLE_COLUMN_CHARS)
-    if len(text) <= max_chars:
-        return text, ""
-    cut = max(text.rfind(mark, 0, max_chars) for mark in _SENTENCE_END)
-    if cut >= MIN_LETTERS:
-        return text[: cut + 1].strip(), text[cut + 1:].strip()
-    return text[:max_chars].strip(), text[max_chars:].strip()
-
-
-def text_hash(text: str, now: datetime, settings: Settings) -> str:
-    """The duplicate key: same words (ignoring spaces, punctuation, width and case) on the same local day."""
-    day = now.astimezone(settings.tz).date().isoformat()
-    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
-    return hashlib.sha256(f"{day}|{folded}".encode()).hexdigest()
 
 
 def _create(db: Session, org: Organisation, proposer: Person, content: str, detail: str, source: TopicSource,
@@ -133,9 +99,15 @@ def _flush_new(db: Session) -> None:
 
 
 def propose(db: Session, person: Person, content: str, now: datetime, *, settings: Settings, detail: str = "",
-            agent: Person | None = None) -> Topic:
-    """Register a chat proposal for the person's home organisation (群众出题, or 委员荐题 from a member)."""
+            agent: Person | None = None, upper: bool = False) -> Topic:
+    """Register a chat proposal for the person's home organisation (群众出题, or 委员荐题 from a member).
+
+    ``upper``: for the township (street, park) above it instead: X-10 lets a person or villages jointly
+    propose a township topic.
+    """
     org = people.require_home(person)  # R-TOPIC-2: only someone bound to a village takes part there
+    if upper:
+        org = upper_council(org)
     content = check_text(content, settings)
     if detail.strip():
         detail = check_text(detail, settings, "补充说明")
@@ -160,11 +132,14 @@ def register(db: Session, org: Organisation, content: str, *, source: TopicSourc
 
 
 def cosign(db: Session, topic: Topic, person: Person, now: datetime, *, agent: Person | None = None) -> TopicCosigner:
-    """Add a joint proposer (联名, R-TOPIC-1): someone of the same village, once, before the topic is submitted."""
+    """Add a joint proposer (联名, R-TOPIC-1): someone of the same village, or for a township topic of any village
+    below it (跨村联名, X-10); once, before the topic is submitted."""
     audit.lock(db, topic.org_id)
     db.refresh(topic)
-    if person.home_org_id != topic.org_id:
-        raise PermissionDenied(f"只有{topic.org.name}的村民可以联名这个议题。")
+    if not may_cosign(person, topic.org):
+        if level_of(topic.org) == GRASSROOTS:
+            raise PermissionDenied(f"只有{topic.org.name}的村民可以联名这个议题。")
+        raise PermissionDenied(f"只有{topic.org.name}和它下面各村（社区）的群众可以联名这个议题。")
     if person.id == topic.proposer_id:
         raise Conflict(f"议题 {topic.number} 是您自己提的，不用再联名。")
     signed = select(TopicCosigner.id).where(TopicCosigner.topic_id == topic.id)

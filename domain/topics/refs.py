@@ -19,6 +19,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.orgs import people
 from domain.orgs import tree as org_ops
 from domain.orgs.people import role_orgs
+from domain.topics.scope import may_cosign
 from models import Organisation, Person, Role, Topic, TopicCosigner
 
 REF_RE = re.compile(r"^(?:(?P<org>[A-Za-z0-9][A-Za-z0-9-]{0,39})/)?(?:(?P<year>\d{4})[-年])?(?P<seq>\d{1,5})$")
@@ -73,6 +74,8 @@ def visible_orgs(db: Session, person: Person) -> list[Organisation]:
         found.setdefault(org.id, org)
     if person.home_org is not None:
         found.setdefault(person.home_org.id, person.home_org)
+        if person.home_org.parent is not None:  # the township's topics are its villages' too (X-10)
+            found.setdefault(person.home_org.parent.id, person.home_org.parent)
     return list(found.values())
 
 
@@ -86,8 +89,9 @@ def is_insider(db: Session, person: Person, topic: Topic) -> bool:
 
 
 def can_view(db: Session, person: Person, topic: Topic) -> bool:
-    """Whether the person may see the topic at all: insiders and the organisation's own followers."""
-    return person.home_org_id == topic.org_id or is_insider(db, person, topic)
+    """Whether the person may see the topic at all: insiders and the organisation's own followers (for a
+    township topic, the followers of the villages below it)."""
+    return may_cosign(person, topic.org) or is_insider(db, person, topic)
 
 
 def resolve(
