@@ -9,18 +9,24 @@ from werkzeug.exceptions import HTTPException
 
 from bot.services import Services
 from domain.settings import Settings, load_settings
+from domain.settings_checks import require_production_secrets
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
-    """Build the web app; tests pass their own settings or services."""
+def create_app(settings: Settings | None = None, services: Services | None = None, *,
+               development: bool = False) -> Flask:
+    """Build the web app; tests pass their own settings or services; only `serve` with the stand-in
+    passes ``development`` (the public development secrets are refused otherwise)."""
     from bot.webhook import Webhook, bp
     from handlers import load_routes
 
+    settings = services.settings if services is not None else (settings or load_settings())
+    if not development:
+        require_production_secrets(settings)
     load_routes()
     if services is None:
-        services = Services.from_settings(settings or load_settings(), pre_ping=False)
+        services = Services.from_settings(settings, pre_ping=False, development=development)
     app = Flask("shangliang", static_folder=None)  # no /static route: it would serve the working directory
     app.config["MAX_CONTENT_LENGTH"] = services.settings.webhook.max_body_bytes
     app.extensions["shangliang.services"] = services

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wechat import WeChatAPI
 from domain.settings import RedisSettings, Settings
+from domain.settings_checks import require_production_secrets
 from domain.votes import ballot_box
 from models.db import make_engine, make_sessionmaker
 
@@ -71,15 +72,17 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     redis: redis_lib.Redis
+    development: bool = False
     _wechat: WeChatAPI | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, pre_ping: bool = True) -> Services:
+    def from_settings(cls, settings: Settings, *, pre_ping: bool = True, development: bool = False) -> Services:
         """Connect to the configured (or embedded) PostgreSQL and Redis.
 
         ``pre_ping`` tests each pooled connection before use (one round trip). Web processes turn it off:
         a connection lost to a database restart then fails one message (the apology, WeChat retries)
-        and SQLAlchemy discards the whole pool at once.
+        and SQLAlchemy discards the whole pool at once. ``development`` (only `serve` with the stand-in)
+        lets the WeChat client use the public development secrets.
         """
         settings = resolve_embedded(settings)
         engine = make_engine(
@@ -91,12 +94,15 @@ class Services:
         )
         client = make_redis(settings.redis)
         ballot_box.use(settings)  # every path of this process seals and opens anonymous ballots with one key
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), redis=client,
+                   development=development)
 
     @property
     def wechat(self) -> WeChatAPI:
         """The process's one WeChat client (created on first use)."""
         if self._wechat is None:
+            if not self.development:
+                require_production_secrets(self.settings)
             self._wechat = WeChatAPI(self.settings.wechat, self.redis, self.settings.redis.key_prefix)
         return self._wechat
 

@@ -18,6 +18,8 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from bot import redaction
+from bot.redaction import redact
 from domain.settings import REAL_WECHAT_API, WeChatSettings
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class WeChatError(Exception):
     """A WeChat API call failed; ``errcode`` is WeChat's code, or None for transport trouble."""
 
     def __init__(self, errcode: int | None, errmsg: str) -> None:
+        errmsg = redact(errmsg)  # a request URL in an error carries the access token or the secret
         self.errcode = errcode
         self.errmsg = errmsg
         super().__init__(f"WeChat error {errcode}: {errmsg}")
@@ -77,6 +80,8 @@ class WeChatAPI(WeChatClient):
             timeout=settings.timeout_seconds,
             auto_retry=False,
         )
+        redaction.install()
+        redaction.remember(settings.app_secret, settings.token, settings.encoding_aes_key)
         self.settings = settings
         self.redis = redis
         self.base_url = settings.api_base_url
@@ -135,7 +140,7 @@ class WeChatAPI(WeChatClient):
                 res = self._http.get(self.base_url + "/cgi-bin/token", params=params, timeout=self.timeout)
             res.raise_for_status()
         except requests.RequestException as exc:
-            raise WeChatUnavailable(None, f"token fetch failed: {exc}") from exc
+            raise WeChatUnavailable(None, f"token fetch failed: {exc}") from None
         try:
             data = res.json()
         except ValueError as exc:  # requests' JSONDecodeError is also a RequestException: test it apart
@@ -168,10 +173,12 @@ class WeChatAPI(WeChatClient):
                     self.refresh_token(stale=token)
                     continue
                 if code is None:
-                    raise WeChatUnavailable(None, f"HTTP error from WeChat: {exc}") from exc
-                raise WeChatError(int(code), str(exc.errmsg)) from exc
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    raise WeChatUnavailable(None, f"HTTP error {status} from WeChat: {exc}") from None
+                raise WeChatError(int(code), str(exc.errmsg)) from None
             except requests.RequestException as exc:
-                raise WeChatUnavailable(None, f"{type(exc).__name__}: {exc}") from exc
+                # No cause chain: requests' exceptions carry the URL, and the URL the access token.
+                raise WeChatUnavailable(None, f"{type(exc).__name__}: {exc}") from None
             if not isinstance(result, dict):
                 raise WeChatBadResponse(None, "answer is not JSON")
             return result

@@ -6,6 +6,8 @@ embedded defaults below run. Every number of DOMAIN.md lives in ``[rules]``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from fractions import Fraction
@@ -64,6 +66,20 @@ class WeChatSettings(_Section):
     def _aes_key_length(cls, value: str) -> str:
         if value and len(value) != 43:
             raise ValueError("must be empty (plain mode) or exactly 43 characters")
+        if value:
+            try:  # what wechatpy does at start: base64 of the key plus "=", 32 bytes
+                valid = len(base64.b64decode(value + "=", validate=True)) == 32
+            except binascii.Error:
+                valid = False
+            if not valid:
+                raise ValueError("not valid base64 (copy the EncodingAESKey exactly as the MP platform shows it)")
+        return value
+
+    @field_validator("token", "app_id", "app_secret")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty; set it in config.toml")
         return value
 
     @field_validator("api_base_url")
@@ -295,13 +311,19 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def parse_settings(data: dict[str, Any]) -> Settings:
     """Validate a settings mapping; raise SettingsError naming the first bad key."""
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         msg = first["msg"]
         if first["type"] == "extra_forbidden":
             msg = "unknown key (typo?)"
         raise SettingsError(f"setting {_key_path(first['loc'])}: {msg}") from None
+    from domain.settings_checks import contradiction
+
+    problem = contradiction(settings)
+    if problem:
+        raise SettingsError(f"setting {problem}")
+    return settings
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

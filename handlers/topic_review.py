@@ -19,7 +19,7 @@ from domain.topics.text import local_time_with_weekday, short_title
 from handlers.context import Context
 from handlers.registry import router
 from handlers.topic_input import as_typed, parse_when
-from models import Role, Topic, TopicState
+from models import OrgKind, Role, Topic, TopicState
 from models.topics import SCREENING_LABELS, ScreeningMethod
 
 S = TopicState
@@ -28,6 +28,7 @@ METHOD_WORDS = {label: method for method, label in SCREENING_LABELS.items()} | {
     "对话": ScreeningMethod.DIALOGUE, "座谈": ScreeningMethod.DIALOGUE, "小组": ScreeningMethod.GROUP,
     "听证会": ScreeningMethod.HEARING, "投票": ScreeningMethod.ONLINE_VOTE, "网上投票": ScreeningMethod.ONLINE_VOTE,
 }
+REVIEWER_ROLES = (Role.PARTY_REVIEWER, Role.CPPCC_COMMITTEE)  # the CPPCC committee reviews sector topics first
 COUNCIL_ROLES = (Role.CONVENOR, Role.PARTY_REVIEWER, Role.UPPER_OFFICE, Role.SECRETARY, Role.CHAIR)
 
 
@@ -38,7 +39,7 @@ def _convenor_topic(ctx: Context, ref: str, *states: TopicState) -> Topic:
 
 
 def _reviewer_topic(ctx: Context, ref: str) -> Topic:
-    among = topic_refs.with_subtrees(ctx.db, people.role_orgs(ctx.db, ctx.person, Role.PARTY_REVIEWER))
+    among = topic_refs.with_subtrees(ctx.db, people.role_orgs(ctx.db, ctx.person, *REVIEWER_ROLES))
     return topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz,
                               narrow=lambda t: t.state in (S.SUBMITTED, S.REVIEWED))
 
@@ -49,7 +50,7 @@ def _need(rest: str, usage: str) -> tuple[str, str]:
     return topic_refs.split_ref(rest)
 
 
-@router.keyword("待审", "待办", roles=(Role.CONVENOR, Role.PARTY_REVIEWER))
+@router.keyword("待审", "待办", roles=(Role.CONVENOR, *REVIEWER_ROLES))
 def awaiting(ctx: Context, rest: str) -> str:
     """待审：列出等我处理的议题"""
     todos = topic_queries.awaiting(ctx.db, ctx.person)
@@ -91,12 +92,14 @@ def submit(ctx: Context, rest: str) -> str:
     return f"议题 {topic.number} 已报{topic.org.name}党组织审核，审核结果会通知您。"
 
 
-@router.keyword("通过", "批准", roles=(Role.PARTY_REVIEWER,))
+@router.keyword("通过", "批准", roles=REVIEWER_ROLES)
 def approve(ctx: Context, rest: str) -> str:
     """通过 编号：党组织审核通过（或镇党委批准）议题"""
     ref, note = _need(rest, "请发送“通过 编号”，例如：通过 7。发送“待审”查看等您审核的议题。")
     topic = _reviewer_topic(ctx, ref)
     event = topics.approve(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
+    if event.action == "review" and topic.org.kind is OrgKind.CPPCC_SECTOR:
+        return f"已初审通过 {topic.org.name} 议题 {topic.number}，已报政协党组审定。"
     if event.action == "review":
         upper = topic.org.parent.name if topic.org.parent else "上级"
         return f"已审核通过 {topic.org.name} 议题 {topic.number}，已报{upper}党委批准。"
@@ -104,7 +107,7 @@ def approve(ctx: Context, rest: str) -> str:
     return f"已批准 {topic.org.name} 议题 {topic.number}，已报{filed}备案，召集人会组织调研。"
 
 
-@router.keyword("退回", roles=(Role.PARTY_REVIEWER,))
+@router.keyword("退回", roles=REVIEWER_ROLES)
 def return_topic(ctx: Context, rest: str) -> str:
     """退回 编号 理由：把议题退回召集人修改"""
     ref, reason = _need(rest, "请发送“退回 编号 理由”，例如：退回 7 涉及范围不清，请写明路段。")

@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     PARTY_REVIEWER = "party_reviewer"  # 同级党组织审核人
     UPPER_OFFICE = "upper_office"  # 上级办公室
     GRID_WORKER = "grid_worker"  # 网格员/村干部 (代办)
+    CPPCC_COMMITTEE = "cppcc_committee"  # 政协相关专委会: first review of CPPCC sector topics (L-三(二))
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ ROLE_LABELS = {
     Role.PARTY_REVIEWER: "党组织审核人",
     Role.UPPER_OFFICE: "上级办公室",
     Role.GRID_WORKER: "网格员",
+    Role.CPPCC_COMMITTEE: "政协专委会",
 }
 
 

@@ -218,3 +218,40 @@ def test_r_topic_1_a_township_topic_is_not_cosigned_from_another_township(bot, d
     bot.send("u-zhang", "向镇里提议 镇卫生院周末开门诊")
     topic = _topic(db, "镇卫生院周末开门诊")
     assert "只有幸福镇和它下面各村（社区）的群众可以联名" in bot.send("u-wang", f"联名 {topic.ref}")
+
+
+def test_l_3_2_cppcc_sector_topic_first_reviewed_by_the_committee_then_approved_by_the_party_group(
+        bot, db, services, world):
+    from domain.orgs import people
+    from domain.orgs import tree as orgs
+    from domain.topics import operations as topics
+    from models import Organisation, OrgKind, Role
+    from tests.topic_world import NOW, person, who
+
+    sector = orgs.create_org(db, code="s1", name="农业界别", kind=OrgKind.CPPCC_SECTOR, parent_code="c1")
+    county = db.get(Organisation, world.county)
+    people.grant_role(db, person(db, "sec-conv", "界别召集人"), sector, Role.CONVENOR)
+    people.grant_role(db, person(db, "committee", "农业专委会"), county, Role.CPPCC_COMMITTEE)
+    people.grant_role(db, person(db, "party-group", "县政协党组"), county, Role.PARTY_REVIEWER)
+    topic = topics.register(db, sector, "高标准农田建设后的管护", source="member", actor=who(db, "sec-conv"),
+                            now=NOW, settings=services.settings)
+    topics.screen(db, topic, who(db, "sec-conv"), NOW, "dialogue", "")
+    topics.submit(db, topic, who(db, "sec-conv"), NOW)
+    db.commit()
+    assert "农业界别" in bot.send("committee", "待审")
+    refused = bot.send("party-group", f"通过 {topic.ref}")  # the party group does not review first
+    assert refused == "只有示范县协商办的政协专委会可以审核议题 2026-001。"
+    assert "已初审通过 农业界别 议题 2026-001，已报政协党组审定" in bot.send("committee", f"通过 {topic.ref} 同意上报")
+    db.expire_all()
+    assert _topic(db, topic.title).state is TopicState.REVIEWED
+    assert any("请政协党组审定" in body for body in _bodies(db, "party-group"))
+    assert "农业界别" in bot.send("party-group", "待审")
+    bot.send("party-group", f"通过 {topic.ref} 同意")
+    db.expire_all()
+    assert _topic(db, topic.title).state is TopicState.APPROVED
+
+
+def _bodies(db, openid):
+    stmt = (select(Notice.body).join(Delivery, Delivery.notice_id == Notice.id)
+            .join(Person, Person.id == Delivery.person_id).where(Person.openid == openid))
+    return list(db.scalars(stmt))

@@ -8,11 +8,29 @@ import sys
 import click
 
 from bot.cli import admin, audit, meetings, notices, polls, questionnaires, servers, topics
+from bot.cli.errors import describe
 from bot.cli.state import CliState
 from domain.settings import SettingsError
 
 
-@click.group()
+class _Group(click.Group):
+    """The root group: a broken environment (settings, database, Redis, files) ends in one clear line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; turn environment failures into click's one-line error."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - only the kinds errors.describe knows; others re-raise
+            line = describe(exc)
+            if line is None:
+                raise
+            logging.getLogger(__name__).debug("command failed", exc_info=True)
+            raise click.ClickException(line) from None
+
+
+@click.group(cls=_Group)
 @click.option("--config", envvar="SHANGLIANG_CONFIG", default=None, help="TOML settings file (default ./config.toml)")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details")
 @click.pass_context

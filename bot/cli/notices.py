@@ -197,6 +197,7 @@ def sender_cmd(state: CliState, once: bool, worker_id: str | None, concurrency: 
     """Run a sender worker (run several, on any hosts)."""
     from bot.sender import Sender
 
+    state.require_secrets()
     threads = concurrency or state.settings.delivery.concurrency
     db = state.settings.database
     if db.pool_size + db.max_overflow < threads + 2:

@@ -4,6 +4,7 @@ the WeChat stand-in and the scheduler."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,20 @@ def db_upgrade(state: CliState) -> None:
     from models.migrate import upgrade
 
     url = state.services.settings.database.url
+    state.services.engine.connect().close()  # an unreachable database is one line before any progress
     click.echo("正在升级数据库结构 …")
     upgrade(url)
     click.echo("数据库已是最新结构。")
 
 
 def _write_runtime(settings: Settings, info: dict[str, Any]) -> Path:
+    """Write what `chat` needs to talk to this server; it holds the token and AES key: owner only (0600)."""
     path = Path(settings.server.data_dir) / RUNTIME_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.unlink(missing_ok=True)  # an older file may have been readable by others
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(info, ensure_ascii=False, indent=2))
     return path
 
 
@@ -70,8 +76,11 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
     settings = state.settings
     fake_url = None
     if fake_wechat:
+        state.development = True  # the stand-in: the public development secrets are fine here
         fake_url = _start_fake_wechat(settings, fake_port)
         state.override(wechat={"api_base_url": fake_url})
+    else:
+        state.require_secrets()
     services = state.services
     click.echo("检查数据库结构 …")
     upgrade(services.settings.database.url)
@@ -83,7 +92,7 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
         from scheduler.main import start_background
 
         start_background(services)
-    app = create_app(services=services)
+    app = create_app(services=services, development=state.development)
     s = services.settings
     server = make_server(host or s.server.host, port or s.server.port, app, threaded=True)
     webhook = f"http://{server.host}:{server.server_port}/wechat"
@@ -150,4 +159,5 @@ def scheduler_cmd(state: CliState) -> None:
     """Run the one scheduler process."""
     from scheduler.main import run_forever
 
+    state.require_secrets()
     run_forever(state.services)

@@ -12,6 +12,7 @@ import click
 from domain.errors import DomainError
 from domain.orgs import people
 from domain.settings import Settings, SettingsError, load_settings
+from domain.settings_checks import require_production_secrets
 from models.db import transaction
 
 T = TypeVar("T")
@@ -24,6 +25,7 @@ class CliState:
         self.config = config
         self._settings: Settings | None = None
         self._services: Any = None
+        self.development = False  # set by `serve` with the WeChat stand-in only
 
     @property
     def settings(self) -> Settings:
@@ -41,8 +43,15 @@ class CliState:
         if self._services is None:
             from bot.services import Services
 
-            self._services = Services.from_settings(self.settings)
+            self._services = Services.from_settings(self.settings, development=self.development)
         return self._services
+
+    def require_secrets(self) -> None:
+        """Production commands start here: the public development WeChat secrets end them in one line."""
+        try:
+            require_production_secrets(self.settings)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
 
     def override(self, **sections: dict[str, Any]) -> None:
         """Replace some settings before services are built."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from domain.notices import outbox
 from domain.orgs.people import role_holders
 from domain.topics import audit
-from domain.topics.states import level_of
+from domain.topics.states import SECTOR, level_of
 from domain.topics.text import agent_title, push_body, short_title
 from models import NoticeKind, Organisation, OrgKind, Person, Role, Topic, TopicEvent, TopicState
 
@@ -56,8 +56,13 @@ def after_registration(db: Session, topic: Topic, event: TopicEvent, now: dateti
 
 def _next_actors(db: Session, topic: Topic) -> tuple[Organisation, list[Person], str] | None:
     state, org = topic.state, topic.org
+    sector = level_of(org) == SECTOR and org.parent is not None
+    if state is TopicState.SUBMITTED and sector:
+        return org.parent, role_holders(db, org.parent, Role.CPPCC_COMMITTEE), "请政协专委会会同有关部门初审"
     if state is TopicState.SUBMITTED:
         return org, role_holders(db, org, Role.PARTY_REVIEWER), "请审核"
+    if state is TopicState.REVIEWED and sector:
+        return org.parent, role_holders(db, org.parent, Role.PARTY_REVIEWER), "已经政协专委会初审，请政协党组审定"
     if state is TopicState.REVIEWED and org.parent is not None:
         return org.parent, role_holders(db, org.parent, Role.PARTY_REVIEWER), "已经村党组织审核，请批准"
     if state in (TopicState.APPROVED, TopicState.RETURNED, TopicState.NO_CONSENSUS):

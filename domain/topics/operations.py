@@ -23,7 +23,7 @@ from domain.topics import audit, states
 from domain.topics import feedback as topic_feedback
 from domain.topics.refs import format_number
 from domain.topics.scope import may_cosign, upper_council
-from domain.topics.states import GRASSROOTS, IllegalTransition, level_of
+from domain.topics.states import GRASSROOTS, SECTOR, IllegalTransition, level_of
 from domain.topics.text import local_time, proxy_note, short_title
 from domain.topics.wording import check_text, split_title, text_hash
 from models import (
@@ -184,9 +184,9 @@ def submit(db: Session, topic: Topic, actor: Person, now: datetime, note: str = 
 
 
 def approve(db: Session, topic: Topic, actor: Person, now: datetime, note: str = "") -> TopicEvent:
-    """The next approval: a village party organisation's review, or the township committee's approval."""
-    grassroots = level_of(topic.org) == GRASSROOTS
-    action = "review" if grassroots and topic.state is TopicState.SUBMITTED else "approve"
+    """The next approval: a first review (village party organisation, or CPPCC committee) or the approval."""
+    two_steps = level_of(topic.org) in (GRASSROOTS, SECTOR)
+    action = "review" if two_steps and topic.state is TopicState.SUBMITTED else "approve"
     return transition(db, topic, action, actor, now, reason=note)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.orgs.people import role_orgs
-from domain.topics.states import GRASSROOTS, level_of
+from domain.topics.states import GRASSROOTS, SECTOR, level_of
 from models import Organisation, Person, Role, Topic, TopicCosigner, TopicState
 
 S = TopicState
@@ -79,9 +79,13 @@ def awaiting(db: Session, person: Person) -> list[Todo]:
     for org in role_orgs(db, person, Role.PARTY_REVIEWER):
         todos += [Todo(t, REVIEWER_TODO) for t in db.scalars(select_topics([org.id], [S.SUBMITTED]))]
         if level_of(org) != GRASSROOTS:
-            children = [c.id for c in org.children if level_of(c) == GRASSROOTS]
+            children = [c.id for c in org.children if level_of(c) in (GRASSROOTS, SECTOR)]
             if children:
                 todos += [Todo(t, REVIEWER_TODO) for t in db.scalars(select_topics(children, [S.REVIEWED]))]
+    for org in role_orgs(db, person, Role.CPPCC_COMMITTEE):  # first review of CPPCC sector topics (L-三(二))
+        sectors = [c.id for c in org.children if level_of(c) == SECTOR]
+        if sectors:
+            todos += [Todo(t, REVIEWER_TODO) for t in db.scalars(select_topics(sectors, [S.SUBMITTED]))]
     convenor_orgs = [o.id for o in role_orgs(db, person, Role.CONVENOR)]
     if convenor_orgs:
         for topic in db.scalars(select_topics(convenor_orgs, CONVENOR_TODO)):

@@ -17,13 +17,14 @@ from domain.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from domain.orgs import people
 from domain.topics import audit
 from domain.topics.labels import ACTION_LABELS
-from models import Organisation, Person, Role, Topic, TopicEvent, TopicState
+from models import Organisation, OrgKind, Person, Role, Topic, TopicEvent, TopicState
 
 logger = logging.getLogger(__name__)
 
 S = TopicState
 GRASSROOTS, UPPER = "grassroots", "upper"  # village/community/enterprise vs township/street/park/county
-BOTH = frozenset({GRASSROOTS, UPPER})
+SECTOR = "sector"  # a CPPCC sector room: its committee reviews, the CPPCC party group approves (L-三(二))
+BOTH = frozenset({GRASSROOTS, UPPER, SECTOR})  # every level
 SELF, PARENT = "self", "parent"  # the role is checked in the topic's organisation, or in its parent
 
 
@@ -54,14 +55,17 @@ def _t(action: str, sources: set[TopicState], target: TopicState, *roles: Role, 
 
 
 C, P, CH, SEC = Role.CONVENOR, Role.PARTY_REVIEWER, Role.CHAIR, Role.SECRETARY
+COM = Role.CPPCC_COMMITTEE
 TRANSITIONS: tuple[Transition, ...] = (
     _t("screen", {S.REGISTERED}, S.SCREENING, C),  # R-TOPIC-3
     _t("submit", {S.SCREENING, S.RETURNED}, S.SUBMITTED, C),  # R-TOPIC-4
     _t("review", {S.SUBMITTED}, S.REVIEWED, P, levels=frozenset({GRASSROOTS})),  # village party org checks
-    _t("approve", {S.REVIEWED}, S.APPROVED, P, scope=PARENT, levels=frozenset({GRASSROOTS})),  # township approves
+    _t("review", {S.SUBMITTED}, S.REVIEWED, COM, scope=PARENT, levels=frozenset({SECTOR})),  # CPPCC committee
+    _t("approve", {S.REVIEWED}, S.APPROVED, P, scope=PARENT, levels=frozenset({GRASSROOTS, SECTOR})),  # township / CPPCC party group
     _t("approve", {S.SUBMITTED}, S.APPROVED, P, levels=frozenset({UPPER})),  # township topic: own committee
-    _t("return", {S.SUBMITTED}, S.RETURNED, P, needs_reason=True),
-    _t("return", {S.REVIEWED}, S.RETURNED, P, scope=PARENT, levels=frozenset({GRASSROOTS}), needs_reason=True),
+    _t("return", {S.SUBMITTED}, S.RETURNED, P, levels=frozenset({GRASSROOTS, UPPER}), needs_reason=True),
+    _t("return", {S.SUBMITTED}, S.RETURNED, COM, scope=PARENT, levels=frozenset({SECTOR}), needs_reason=True),
+    _t("return", {S.REVIEWED}, S.RETURNED, P, scope=PARENT, levels=frozenset({GRASSROOTS, SECTOR}), needs_reason=True),
     _t("research", {S.APPROVED}, S.RESEARCHED, C, needs_reason=True),  # R-TOPIC-5
     _t("schedule", {S.RESEARCHED}, S.NOTICED, C),  # R-TOPIC-6 (domain/meetings.py)
     _t("reschedule", {S.NOTICED}, S.NOTICED, C),
@@ -87,7 +91,9 @@ SPECIAL_REFUSALS = {
 
 
 def level_of(org: Organisation) -> str:
-    """grassroots (village, community, enterprise) or upper (township level and above)."""
+    """grassroots (village, community, enterprise), sector (a CPPCC sector room) or upper (township and above)."""
+    if org.kind is OrgKind.CPPCC_SECTOR:
+        return SECTOR
     return GRASSROOTS if org.kind.level == "grassroots" else UPPER
 
 
