@@ -178,6 +178,13 @@ def test_whole_meeting_vote_confirmation_minutes_and_close(bot, db, services, wo
     assert "第 3 条" in bot.send("c-v1", "纪要 会后由村委会组织施工")  # minutes may follow the close
     texts = db.scalars(select(MinuteEntry.text).where(MinuteEntry.meeting_id == meeting.id).order_by(MinuteEntry.id))
     assert list(texts)[0] == "议题修订为：先硬化村东段 500 米"
+    from scheduler import jobs
+
+    assert dict(jobs.run_due(services, datetime.now(UTC), only=["result-notices"]))["result-notices"] >= 1
+    db.expire_all()
+    result = db.scalar(select(Notice).where(Notice.source_key == f"result-notice:t{meeting.topic_id}:result"))
+    assert result is not None and result.public_until is not None  # the seven-day result notice (R-RES-2)
+    assert _pushes(db, "u-li", "达成共识")
 
 
 def test_r_meet_7_show_of_hands_is_announced_by_the_chair(bot, db, services, world):
