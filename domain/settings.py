@@ -12,11 +12,18 @@ import os
 import tomllib
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.functional_validators import BeforeValidator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+
+from domain.settings_sections import (
+    DeliverySettings,
+    DialogSettings,
+    Ratio,
+    SchedulerSettings,
+    Section,
+)
 
 REAL_WECHAT_API = "https://api.weixin.qq.com"
 
@@ -25,30 +32,7 @@ class SettingsError(Exception):
     """A wrong or missing setting; the message is one line naming the key."""
 
 
-def _to_fraction(value: Any) -> Fraction:
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a ratio such as \"2/3\" or 0.5")
-    if isinstance(value, (int, float, str)):
-        try:
-            result = Fraction(str(value).strip())
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ValueError("expected a ratio such as \"2/3\" or 0.5") from exc
-        if not 0 <= result <= 1:
-            raise ValueError("a ratio must lie between 0 and 1")
-        return result
-    raise ValueError("expected a ratio such as \"2/3\" or 0.5")
-
-
-Ratio = Annotated[Fraction, BeforeValidator(_to_fraction)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class WeChatSettings(_Section):
+class WeChatSettings(Section):
     token: str = "shangliang-dev-token"
     app_id: str = "wxshangliangdev01"
     app_secret: str = "dev-secret"
@@ -95,7 +79,7 @@ class WeChatSettings(_Section):
         return bool(self.encoding_aes_key)
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(Section):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     timestamp_tolerance_seconds: int = Field(default=300, ge=1)
     retry_wait_seconds: float = Field(default=4.0, ge=0, le=4.8)
@@ -105,26 +89,26 @@ class WebhookSettings(_Section):
     require_encryption: bool = False
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str = ""
     pool_size: int = Field(default=5, ge=1)
     max_overflow: int = Field(default=10, ge=0)
     echo: bool = False
 
 
-class RedisSettings(_Section):
+class RedisSettings(Section):
     url: str = ""
     key_prefix: str = "sl:"
     socket_timeout_seconds: float = Field(default=1.0, gt=0)
 
 
-class ServerSettings(_Section):
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: str = ".shangliang"
 
 
-class RulesSettings(_Section):
+class RulesSettings(Section):
     """Every number fixed by the rulebooks (DOMAIN.md), as a configurable default."""
 
     council_min_members: int = Field(default=10, ge=1)  # R-ORG-4
@@ -156,7 +140,7 @@ class RulesSettings(_Section):
     first_bind_joins_open_polls: bool = False
 
 
-class TopicSettings(_Section):
+class TopicSettings(Section):
     """Topics in the chat (issue: topics)."""
 
     max_title_chars: int = Field(default=200, ge=10, le=200)
@@ -164,7 +148,7 @@ class TopicSettings(_Section):
     timeline_limit: int = Field(default=8, ge=1, le=30)  # latest timeline lines shown by 议题 <编号>
 
 
-class PollSettings(_Section):
+class PollSettings(Section):
     """Questionnaires and polls (issue: polls)."""
 
     default_days: int = Field(default=3, ge=1)
@@ -182,87 +166,7 @@ class PollSettings(_Section):
     verify_shows_choice: bool = False  # 核验 shows the receipt's choice (lets a vote buyer check it)
 
 
-DEFAULT_TEMPLATE_IDS = {
-    "general": "TPL_GENERAL",
-    "topic_notice": "TPL_TOPIC_NOTICE",
-    "meeting_notice": "TPL_MEETING",
-    "result_notice": "TPL_RESULT",
-    "feedback": "TPL_FEEDBACK",
-    "poll": "TPL_POLL",
-    "reminder": "TPL_REMINDER",
-}
-
-
-class DeliverySettings(_Section):
-    """The outbox senders (issue: notices)."""
-
-    batch_size: int = Field(default=100, ge=1)
-    lease_seconds: int = Field(default=60, ge=5)
-    # Sends one sender process runs at once (threads); each needs a database connection.
-    concurrency: int = Field(default=8, ge=1, le=64)
-    # Sends per second for the whole app, shared by every sender on every host (Redis token bucket).
-    rate_per_second: float = Field(default=200.0, gt=0)
-    # Sends allowed in one burst above the steady rate.
-    rate_burst: int = Field(default=50, ge=1)
-    # Seconds an idle sender waits before looking for due rows again.
-    poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    # A copy that still fails after this many attempts is recorded as failed.
-    max_attempts: int = Field(default=8, ge=1)
-    # Retry delay: base * 2^(attempt-1), at most max, with random jitter.
-    retry_base_seconds: float = Field(default=30.0, gt=0)
-    retry_max_seconds: float = Field(default=3600.0, gt=0)
-    # Customer-service messages only within this many hours of the user's last message (WeChat: 48).
-    service_window_hours: float = Field(default=47.5, gt=0, le=48)
-    # Template id per notice kind (WeChat MP → 模板消息); a kind not listed uses "general".
-    template_ids: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATE_IDS))
-    # Mass send to the organisation's WeChat tag for large broadcasts (quota-bound: off by default).
-    mass_enabled: bool = False
-    # A followers broadcast reaching at least this many people goes by mass send when enabled.
-    mass_min_recipients: int = Field(default=500, ge=2)
-    # Mass messages one follower may receive per calendar month (service account: 4).
-    mass_monthly_limit: int = Field(default=4, ge=0)
-    # Default public window (days) of a convenor's general notice.
-    general_notice_days: int = Field(default=7, ge=1)
-    # Longest notice text a convenor may broadcast (the chat reply limit is about 660 Chinese characters).
-    notice_max_chars: int = Field(default=500, ge=20, le=1500)
-
-    @field_validator("template_ids")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(DEFAULT_TEMPLATE_IDS))
-        if unknown:
-            raise ValueError(f"unknown notice kind {unknown[0]!r}; kinds are {', '.join(DEFAULT_TEMPLATE_IDS)}")
-        return {**DEFAULT_TEMPLATE_IDS, **value}
-
-
-class SchedulerSettings(_Section):
-    """The scheduler's sweeps (issue: notices)."""
-
-    # Seconds between two runs of each sweep.
-    sweep_seconds: int = Field(default=60, ge=5)
-    # Meeting reminders to the attendees, hours before the start (R-MEET-2).
-    reminder_offsets_hours: list[int] = Field(default_factory=lambda: [72, 24, 2])
-    # Meeting reminders to all followers of the organisation, hours before the start.
-    follower_reminder_offsets_hours: list[int] = Field(default_factory=lambda: [24])
-    # Convenors are reminded this many days before their council is due (R-MEET-1).
-    cadence_lead_days: int = Field(default=14, ge=0)
-    # Only one scheduler runs a sweep at a time (Redis lock); the database keeps it exactly-once anyway.
-    leader_lock: bool = True
-
-    @field_validator("reminder_offsets_hours", "follower_reminder_offsets_hours")
-    @classmethod
-    def _positive_offsets(cls, value: list[int]) -> list[int]:
-        if any(hours <= 0 for hours in value):
-            raise ValueError("offsets are hours before the meeting and must be positive")
-        return sorted(set(value), reverse=True)
-
-
-class DialogSettings(_Section):
-    ttl_seconds: int = Field(default=1800, ge=30)
-    lock_seconds: float = Field(default=5.0, gt=0)
-
-
-class Settings(_Section):
+class Settings(Section):
     timezone: str = "Asia/Shanghai"
     wechat: WeChatSettings = WeChatSettings()
     webhook: WebhookSettings = WebhookSettings()
@@ -324,6 +228,18 @@ def parse_settings(data: dict[str, Any]) -> Settings:
     if problem:
         raise SettingsError(f"setting {problem}")
     return settings
+
+
+DEV_SECRETS = {"token": "shangliang-dev-token", "app_id": "wxshangliangdev01", "app_secret": "dev-secret"}
+
+
+def require_production_secrets(settings: Settings) -> None:
+    """Refuse a missing or public development WeChat secret (only `serve` with the stand-in may use them)."""
+    for key, dev_value in DEV_SECRETS.items():
+        if getattr(settings.wechat, key) == dev_value:
+            raise SettingsError(
+                f"setting [wechat] {key}: missing (the public development value is in use); set your own in "
+                "config.toml (only `shangliang serve` with the WeChat stand-in runs without it)")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

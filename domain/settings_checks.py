@@ -1,18 +1,12 @@
-"""Checks across settings: contradictions named by key, and the secrets production refuses."""
+"""Checks across settings: contradictions named by key (imported by domain.settings only)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-from domain.settings import SettingsError
-
-if TYPE_CHECKING:
-    from domain.settings import Settings
+from typing import Any
 
 # WeChat gives up on a webhook answer after this many seconds (and retries).
 WECHAT_DEADLINE_SECONDS = 5.0
-DEV_SECRETS = {"token": "shangliang-dev-token", "app_id": "wxshangliangdev01", "app_secret": "dev-secret"}
 _DB_URL = re.compile(r"^postgres(ql)?(\+psycopg)?://[^/?#]*(/[^?#]*)?(\?.*)?$")
 
 
@@ -29,7 +23,7 @@ def _redis_url_problem(url: str) -> str | None:
     return None
 
 
-def contradiction(s: Settings) -> str | None:
+def contradiction(s: Any) -> str | None:
     """The first pair of settings that contradict each other, as '[section] key: why'."""
     if s.webhook.require_encryption and not s.wechat.encoding_aes_key:
         return "[webhook] require_encryption: true needs [wechat] encoding_aes_key (safe mode)"
@@ -48,12 +42,3 @@ def contradiction(s: Settings) -> str | None:
         if problem:
             return f"[redis] url: {problem}"
     return None
-
-
-def require_production_secrets(settings: Settings) -> None:
-    """Refuse a missing or public development WeChat secret (only `serve` with the stand-in may use them)."""
-    for key, dev_value in DEV_SECRETS.items():
-        if getattr(settings.wechat, key) == dev_value:
-            raise SettingsError(
-                f"setting [wechat] {key}: missing (the public development value is in use); set your own in "
-                "config.toml (only `shangliang serve` with the WeChat stand-in runs without it)")

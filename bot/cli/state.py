@@ -11,8 +11,7 @@ import click
 
 from domain.errors import DomainError
 from domain.orgs import people
-from domain.settings import Settings, SettingsError, load_settings
-from domain.settings_checks import require_production_secrets
+from domain.settings import Settings, SettingsError, load_settings, require_production_secrets
 from models.db import transaction
 
 T = TypeVar("T")
