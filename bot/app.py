@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -15,9 +17,10 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None, *,
-               development: bool = False) -> Flask:
+               development: bool = False, clock: Callable[[], datetime] | None = None) -> Flask:
     """Build the web app; tests pass their own settings or services; only `serve` with the stand-in
-    passes ``development`` (the public development secrets are refused otherwise)."""
+    passes ``development`` (the public development secrets are refused otherwise); ``clock`` lets a test
+    run a week-long process (a meeting noticed 7 days ahead) in minutes."""
     from bot.webhook import Webhook, bp
     from handlers import load_routes
 
@@ -32,7 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Flask("shangliang", static_folder=None)  # no /static route: it would serve the working directory
     app.config["MAX_CONTENT_LENGTH"] = services.settings.webhook.max_body_bytes
     app.extensions["shangliang.services"] = services
-    app.extensions["shangliang.webhook"] = Webhook(services)
+    app.extensions["shangliang.webhook"] = Webhook(services, clock)
     app.register_blueprint(bp)
 
     @app.get("/healthz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,11 +45,17 @@ SUCCESS = "success"
 USER_ACTIVITY_REFRESH = timedelta(minutes=10)
 
 
+def utc_now() -> datetime:
+    """The current instant."""
+    return datetime.now(UTC)
+
+
 class Webhook:
     """Verifies, decrypts, deduplicates and dispatches one WeChat POST."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, clock: Callable[[], datetime] | None = None) -> None:
         self.services = services
+        self.clock = clock or utc_now  # the handlers' "now"; signatures always check the real time
         s = services.settings
         self.crypto = WeChatCrypto(s.wechat.token, s.wechat.encoding_aes_key, s.wechat.app_id) if s.wechat.safe_mode else None
         self.replay = ReplayGuard(services.redis, services.sessions, s.redis.key_prefix, s.webhook.timestamp_tolerance_seconds)
@@ -144,7 +151,7 @@ class Webhook:
         so a retry still gets the first answer.
         """
         s = self.services.settings
-        now = datetime.now(UTC)
+        now = self.clock()
         raw = _text_of(message)
         too_long = len(raw) > s.webhook.max_text_chars  # checked before any work on the text
         with self.services.sessions() as db:

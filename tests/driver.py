@@ -35,13 +35,13 @@ class LiveBot:
 
 
 @contextmanager
-def live_bot(services: Services, mode: str = "plain", **overrides: dict[str, Any]) -> Iterator[LiveBot]:
+def live_bot(services: Services, mode: str = "plain", clock: Any = None, **overrides: dict[str, Any]) -> Iterator[LiveBot]:
     """Serve the app in a thread; ``mode`` plain, compatible or safe; settings overrides per section."""
     if mode != "plain":
         overrides.setdefault("wechat", {})["encoding_aes_key"] = AES_KEY
     settings = services.settings.with_overrides(**overrides) if overrides else services.settings
     scoped = dataclasses.replace(services, settings=settings, _wechat=None)
-    app = create_app(services=scoped)
+    app = create_app(services=scoped, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
