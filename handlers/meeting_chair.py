@@ -16,13 +16,23 @@ MINUTE_ROLES = (*CHAIR_ROLES, Role.SECRETARY)
 
 
 def _meeting(ctx: Context, rest: str = "") -> Meeting:
+    """The meeting named by a code in ``rest``, else the chair's one open (or nearest) meeting."""
     return attendance.chair_meeting(ctx.db, ctx.person, ctx.now, rest.strip())
+
+
+def _with_code(ctx: Context, rest: str, **options: object) -> tuple[Meeting, str]:
+    """An optional leading meeting code, then the text: "修订 K7M2QX 先修村东段" or "修订 先修村东段"."""
+    head, _, tail = rest.strip().partition(" ")
+    if attendance.looks_like_code(head) and attendance.code_exists(ctx.db, head):
+        return attendance.chair_meeting(ctx.db, ctx.person, ctx.now, head, **options), tail.strip()
+    return attendance.chair_meeting(ctx.db, ctx.person, ctx.now, "", **options), rest
 
 
 @router.keyword("到会", "到会情况", roles=CHAIR_ROLES)
 def who_is_here(ctx: Context, rest: str) -> str:
     """到会：主持人查看应到、已到和未到的人"""
     meeting = _meeting(ctx, rest)
+    attendance.require_chair(ctx.db, meeting, ctx.person)
     att = attendance.attendance(ctx.db, meeting)
     lines = [f"{meeting.title}（会议码 {meeting.checkin_code}）", attendance.attendance_text(att)]
     if meeting.status.value == "scheduled":
@@ -43,7 +53,7 @@ def open_meeting(ctx: Context, rest: str) -> str:
 @router.keyword("下一步", roles=CHAIR_ROLES)
 def next_step(ctx: Context, rest: str) -> str:
     """下一步：会议进入下一个环节（宣布议题→提议人发言→互动协商→议题修订→提请确认）"""
-    meeting = _meeting(ctx)
+    meeting = _meeting(ctx, rest)
     step = agenda.next_step(ctx.db, meeting, ctx.person, ctx.now, ctx.settings)
     hints = {"proposer": "提议人已获得发言权。讲完后发送“下一步”进入互动协商。",
              "consult": "大家可以发送“发言 支持”或“发言 反对”排队；您发送“下一位”安排发言。",
@@ -55,7 +65,7 @@ def next_step(ctx: Context, rest: str) -> str:
 @router.keyword("下一位", roles=CHAIR_ROLES)
 def call_next(ctx: Context, rest: str) -> str:
     """下一位：请排队的下一位发言（支持和反对轮流）"""
-    meeting = _meeting(ctx)
+    meeting = _meeting(ctx, rest)
     called = floor.call_next(ctx.db, meeting, ctx.person, ctx.now, ctx.settings)
     if called.speech is None:
         return "现在没有人排队发言。"
@@ -67,7 +77,7 @@ def call_next(ctx: Context, rest: str) -> str:
 @router.keyword("停止发言", "打断", roles=CHAIR_ROLES)
 def stop_speech(ctx: Context, rest: str) -> str:
     """停止发言：打断违规或跑题的发言"""
-    meeting = _meeting(ctx)
+    meeting = _meeting(ctx, rest)
     stopped = floor.stop_speech(ctx.db, meeting, ctx.person, ctx.now)
     return f"已打断 {stopped.person.display_name} 的发言。发送“下一位”继续。"
 
@@ -75,21 +85,24 @@ def stop_speech(ctx: Context, rest: str) -> str:
 @router.keyword("发言队列", "排队情况", roles=CHAIR_ROLES)
 def queue(ctx: Context, rest: str) -> str:
     """发言队列：谁在发言、谁在排队"""
-    return floor.queue_text(ctx.db, _meeting(ctx))
+    meeting = _meeting(ctx, rest)
+    attendance.require_chair(ctx.db, meeting, ctx.person)
+    return floor.queue_text(ctx.db, meeting)
 
 
 @router.keyword("修订", roles=CHAIR_ROLES)
 def revise(ctx: Context, rest: str) -> str:
     """修订 <修改后的内容>：记录议题修订，随后再次协商"""
-    agenda.revise(ctx.db, _meeting(ctx), ctx.person, rest, ctx.now)
+    meeting, text = _with_code(ctx, rest)
+    agenda.revise(ctx.db, meeting, ctx.person, text, ctx.now)
     return "修订已记录并通知参会人员，现在再次互动协商。协商好了发送“下一步”进入提请确认。"
 
 
 @router.keyword("表决", roles=CHAIR_ROLES)
 def start_confirmation(ctx: Context, rest: str) -> str:
     """表决 举手/鼓掌/投票：提请确认"""
-    meeting = _meeting(ctx)
-    poll = confirm.start(ctx.db, meeting, ctx.person, rest, ctx.now, ctx.settings)
+    meeting, method = _with_code(ctx, rest)
+    poll = confirm.start(ctx.db, meeting, ctx.person, method, ctx.now, ctx.settings)
     if poll is None:
         return (f"请大家{meeting.confirm_method}表态。清点后发送“宣布 达成共识”“宣布 基本达成共识”"
                 f"或“宣布 未达成共识”。")
@@ -100,7 +113,7 @@ def start_confirmation(ctx: Context, rest: str) -> str:
 @router.keyword("结束表决", roles=CHAIR_ROLES)
 def finish_confirmation(ctx: Context, rest: str) -> str:
     """结束表决：计票并宣布结果"""
-    meeting = _meeting(ctx)
+    meeting = _meeting(ctx, rest)
     poll = confirm.finish_vote(ctx.db, meeting, ctx.person, ctx.now, ctx.settings)
     outcome = poll.outcome.label if poll.outcome else "未达成共识"
     return f"表决结束：{outcome}。{poll.outcome_note or ''}\n结果已告诉参会人员和关注的群众。发送“闭会”结束会议。"
@@ -109,22 +122,23 @@ def finish_confirmation(ctx: Context, rest: str) -> str:
 @router.keyword("宣布", roles=CHAIR_ROLES)
 def announce(ctx: Context, rest: str) -> str:
     """宣布 达成共识/基本达成共识/未达成共识：举手或鼓掌表决后宣布结果"""
-    outcome = confirm.announce(ctx.db, _meeting(ctx), ctx.person, rest, ctx.now)
+    meeting, word = _with_code(ctx, rest)
+    outcome = confirm.announce(ctx.db, meeting, ctx.person, word, ctx.now)
     return f"已宣布：{outcome.label}。结果已告诉参会人员和关注的群众。发送“闭会”结束会议。"
 
 
 @router.keyword("纪要", "记录", roles=MINUTE_ROLES)
 def minute(ctx: Context, rest: str) -> str:
     """纪要 <内容>：会议秘书记一条会议纪要"""
-    meeting = attendance.chair_meeting(ctx.db, ctx.person, ctx.now, "", roles=MINUTE_ROLES, include_closed=True)
-    count = agenda.add_minute(ctx.db, meeting, ctx.person, rest, ctx.now)
+    meeting, text = _with_code(ctx, rest, roles=MINUTE_ROLES, include_closed=True)
+    count = agenda.add_minute(ctx.db, meeting, ctx.person, text, ctx.now)
     return f"已记入纪要（第 {count} 条）。"
 
 
 @router.keyword("闭会", "散会", roles=CHAIR_ROLES)
 def close(ctx: Context, rest: str) -> str:
     """闭会：结束会议"""
-    meeting = _meeting(ctx)
+    meeting = _meeting(ctx, rest)
     agenda.close(ctx.db, meeting, ctx.person, ctx.now)
     return f"会议已结束：{meeting.title}。已通知参会人员。"
 
@@ -133,7 +147,7 @@ def close(ctx: Context, rest: str) -> str:
 def start_online(ctx: Context, rest: str) -> str:
     """网络协商 <议题编号> <小时数>：不便集中开会时，在公众号里协商"""
     parts = rest.split()
-    if len(parts) != 2 or not parts[1].isdigit():
+    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
         raise InvalidInput("请发送：网络协商 议题编号 小时数，例如：网络协商 2026-001 48。")
     among = people.role_orgs(ctx.db, ctx.person, Role.CONVENOR)
     topic = topic_refs.resolve(ctx.db, parts[0], among, ctx.now, ctx.settings.tz)
@@ -145,6 +159,6 @@ def start_online(ctx: Context, rest: str) -> str:
 @router.keyword("总结", roles=CHAIR_ROLES)
 def summarise(ctx: Context, rest: str) -> str:
     """总结 <内容>：网络协商的总结，发给参与的人"""
-    meeting = _meeting(ctx)
-    online.summarise(ctx.db, meeting, ctx.person, rest, ctx.now)
+    meeting, text = _with_code(ctx, rest)
+    online.summarise(ctx.db, meeting, ctx.person, text, ctx.now)
     return "总结已发给参与的人。接下来发送“表决 投票”请大家表态。"

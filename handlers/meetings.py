@@ -55,7 +55,7 @@ def end_turn(ctx: Context, rest: str) -> str:
 @router.keyword("同意", "反对", "弃权")
 def confirm_answer(ctx: Context, rest: str) -> str:
     """同意 / 反对 / 弃权：会上表决时表明态度"""
-    word = ctx.text.split()[0] if ctx.text.split() else ""
+    word = next((w for w in confirm.ANSWERS if ctx.text.startswith(w)), "")  # 同意！ 同意了 …
     meeting = _my_meeting(ctx)
     confirm.answer(ctx.db, meeting, ctx.person, word, ctx.now, ctx.settings)
     return f"已记录您的表态：{word}。表决结束后主持人会宣布结果。"

@@ -13,12 +13,13 @@ import logging
 from datetime import datetime
 
 from domain.errors import InvalidInput, NotFound
+from domain.meetings import confirm
 from domain.notices.outbox import push_to
 from domain.votes import polls
 from domain.votes.answers import format_local, parse_choices
 from domain.votes.audience import audience_label, is_in
 from domain.votes.ballot_box import box_for
-from domain.votes.poll_create import rules_line, start_confirmation
+from domain.votes.poll_create import rules_line
 from domain.votes.receipts import check_receipt
 from domain.votes.tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
 from handlers.context import Context
@@ -175,12 +176,13 @@ def confirm_vote(ctx: Context, rest: str) -> str:
     meeting = ctx.db.get(Meeting, int(ref))
     if meeting is None:
         raise NotFound(f"没有编号为 {ref} 的会议。")
-    poll = start_confirmation(ctx.db, meeting.org, meeting.id, actor=ctx.person, now=ctx.now,
-                              settings=ctx.settings.polls, rules=ctx.settings.rules, tz=ctx.settings.tz)
+    poll = confirm.start(ctx.db, meeting, ctx.person, "投票", ctx.now, ctx.settings)  # the chair's 表决 投票
+    if poll is None:
+        raise InvalidInput("表决没有开始。")
     attendees = polls.count_eligible(ctx.db, poll)
     return (f"已发起表决 {poll.number}：{poll.question}\n已签到的 {attendees} 人可以表决，已通知他们。\n"
-            f"表决方法：回复“投票 {poll.number} 1”同意，“投票 {poll.number} 2”反对，“投票 {poll.number} 3”弃权。\n"
-            f"{_when(ctx, poll.closes_at)} 自动结束，也可以发“结束投票 {poll.number}”提前结束。")
+            f"表决方法：回复“同意”“反对”或“弃权”（也可以回复“投票 {poll.number} 1/2/3”）。\n"
+            f"{_when(ctx, poll.closes_at)} 自动结束，主持人也可以发“结束表决”提前结束。")
 
 
 from handlers import poll_start  # noqa: E402,F401  (registers 发起投票)

@@ -26,11 +26,12 @@ def quorum(members: int, stakeholders: int) -> list[str]:
     return list(MEMBERS[:members]) + list(STAKEHOLDERS[:stakeholders])
 
 
-def make_meeting(db, services, starts_in=timedelta(minutes=20), now=None, **options):
+def make_meeting(db, services, starts_in=timedelta(minutes=20), now=None, text="修一下村东头的路", **options):
     """A researched topic of 东风村 with its meeting, starting ``starts_in`` after ``now``."""
     now = now or datetime.now(UTC)
     scheduled_at = now + starts_in - timedelta(days=8)
-    topic = advance(db, services, new_topic(db, services, now=scheduled_at), TopicState.RESEARCHED, now=scheduled_at)
+    topic = advance(db, services, new_topic(db, services, text=text, now=scheduled_at), TopicState.RESEARCHED,
+                    now=scheduled_at)
     meeting = meetings.schedule_meeting(
         db, topic, now + starts_in, "村委会议室", who(db, "c-v1"), scheduled_at, settings=services.settings,
         stakeholder_ids=[who(db, o).id for o in STAKEHOLDERS], **options)

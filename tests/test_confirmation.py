@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.meetings import confirm
 from domain.votes import polls
 from domain.votes.poll_create import start_confirmation
 from domain.votes.tally import classify
@@ -87,7 +88,7 @@ def test_r_meet_7_outcome_is_classified_and_stored_on_the_topic(db):
     p = _start(db, v1, held, convenor)
     for who, choice in zip(folks, [1, 1, 1, 1, 2], strict=True):
         polls.cast_vote(db, p, who, [choice], NOW, tz=TZ)
-    polls.close_poll(db, p, convenor, NOW + timedelta(minutes=10), TZ)
+    confirm.finish_vote(db, held, convenor, NOW + timedelta(minutes=10), SETTINGS)  # the chair's 结束表决
     assert p.outcome is C and "同意占 80%" in p.outcome_note and "4/5" in p.outcome_note
     db.refresh(topic)
     assert topic.state is C
@@ -110,7 +111,7 @@ def test_r_meet_7_outcome_kept_on_the_poll_when_the_topic_refuses(db):
     v1, _, convenor, folks, topic, held = _setup(db, attendees=2, checked_in=2, state=TopicState.REGISTERED)
     p = _start(db, v1, held, convenor)
     polls.cast_vote(db, p, folks[0], [2], NOW, tz=TZ)
-    polls.close_poll(db, p, convenor, NOW, TZ)
+    confirm.finish_vote(db, held, convenor, NOW, SETTINGS)
     assert p.outcome is N and "议题状态未更新" in p.outcome_note
     db.refresh(topic)
     assert topic.state is TopicState.REGISTERED
@@ -122,7 +123,7 @@ def test_r_meet_7_thresholds_in_force_at_the_start_are_kept(db):
     p = start_confirmation(db, v1, held.id, actor=convenor, now=NOW, settings=SETTINGS.polls, rules=rules, tz=TZ)
     for who, choice in zip(folks, [1, 1, 1, 1, 2], strict=True):
         polls.cast_vote(db, p, who, [choice], NOW, tz=TZ)
-    polls.close_poll(db, p, convenor, NOW, TZ)
+    confirm.finish_vote(db, held, convenor, NOW, SETTINGS)
     assert (p.consensus_ratio, p.basic_consensus_ratio) == ("9/10", "3/5")
     assert p.outcome is B  # 4/5 is below 9/10 but above 3/5
 
@@ -140,7 +141,9 @@ def test_r_meet_7_confirmation_refusals(db):
     with pytest.raises(Conflict, match=f"表决 {first.number} 还在进行"):
         _start(db, v1, held, convenor)
     held.status = MeetingStatus.CANCELLED
-    polls.close_poll(db, first, convenor, NOW, TZ)
+    with pytest.raises(PermissionDenied, match="结束表决"):
+        polls.close_poll(db, first, convenor, NOW, TZ)  # not through 结束投票
+    confirm.finish_vote(db, held, convenor, NOW, SETTINGS)
     with pytest.raises(InvalidInput, match="取消或结束"):
         _start(db, v1, held, convenor)
 
@@ -149,10 +152,11 @@ def test_r_meet_7_confirmation_through_the_chat(bot, db):
     v1, _, convenor, folks, topic, held = _setup(db, attendees=4, checked_in=4)
     db.commit()
     started = bot.send(convenor.openid, f"发起确认 {held.id}")
-    assert "已发起表决 1" in started and "已签到的 4 人" in started and "“投票 1 1”同意" in started
+    assert "已发起表决 1" in started and "已签到的 4 人" in started and "回复“同意”“反对”或“弃权”" in started
     for who, typed in zip(folks, ["同意", "1", "一", "2"], strict=True):
         assert "投票成功" in bot.send(who.openid, f"投票 1 {typed}")
-    closed = bot.send(convenor.openid, "结束投票 1")
+    assert "会议主持人" in bot.send(convenor.openid, "结束投票 1")  # a meeting's vote ends by its chair's 结束表决
+    closed = bot.send(convenor.openid, "结束表决")
     assert "同意 3、反对 1、弃权 0，同意占 75%" in closed
     result = bot.post(bot.pusher.text(folks[0].openid, "结果 1"))
     assert result.reply is not None and result.reply["MsgType"] == "image"  # the chart, uploaded to WeChat

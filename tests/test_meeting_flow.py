@@ -19,6 +19,7 @@ from models import (
     MinuteEntry,
     Notice,
     Person,
+    Poll,
     Side,
     Speech,
     SpeechStatus,
@@ -257,3 +258,95 @@ def test_online_consultation_waits_for_the_notice_period(db, services, world):
     with pytest.raises(Conflict, match="公示要满 7 天"):
         online.open_online(db, topic, who(db, "c-v1"), 24, start - timedelta(days=1, seconds=1), services.settings)
     online.open_online(db, topic, who(db, "c-v1"), 24, start - timedelta(days=1), services.settings)
+
+
+# ---- attacks found by a review (each failed before its fix) -------------------------------------------
+
+def test_one_result_per_meeting_hands_cannot_overrule_a_running_vote(bot, db, services, world):
+    meeting = make_meeting(db, services)
+    _open(bot, meeting)
+    bot.send("c-v1", "表决 投票")
+    for openid in quorum(7, 7):
+        bot.send(openid, "反对")
+    assert "表决还在进行" in bot.send("c-v1", "表决 举手")
+    assert "表决还在进行" in bot.send("c-v1", "宣布 达成共识")
+    assert "未达成共识" in bot.send("c-v1", "结束表决")
+    assert "已经宣布了协商结果" in bot.send("c-v1", "表决 投票")
+    assert "已经宣布了协商结果" in bot.send("c-v1", "宣布 达成共识")
+    db.expire_all()
+    assert db.get(Topic, meeting.topic_id).state is TopicState.NO_CONSENSUS
+
+
+def test_a_confirmation_cannot_start_before_the_meeting_opens(bot, db, services, world):
+    meeting = make_meeting(db, services)
+    for openid in ("m-v1-1", "m-v1-2"):
+        bot.send(openid, f"签到 {meeting.checkin_code}")
+    assert "会议还没有开始" in bot.send("c-v1", f"发起确认 {meeting.id}")
+    db.expire_all()
+    assert db.get(Topic, meeting.topic_id).state is TopicState.NOTICED
+
+
+def test_only_the_chair_ends_a_meeting_vote_and_a_vote_ended_by_time_is_announced(bot, db, services, world):
+    from scheduler import jobs
+
+    meeting = make_meeting(db, services, chair_id=who(db, "m-v1-1").id)
+    for openid in quorum(7, 7):
+        bot.send(openid, f"签到 {meeting.checkin_code}")
+    assert "会议开始" in bot.send("m-v1-1", "开会")
+    assert "表决已开始" in bot.send("m-v1-1", "表决 投票")
+    poll_number = db.scalar(select(Poll.number).where(Poll.meeting_id == meeting.id))
+    assert "会议主持人" in bot.send("c-t1", f"结束投票 v1-{poll_number}")  # the township convenor
+    assert "会议主持人" in bot.send("c-v1", f"结束投票 {poll_number}")
+    bot.send("m-v1-2", "同意")
+    later = datetime.now(UTC) + timedelta(minutes=services.settings.polls.confirmation_minutes + 1)
+    jobs.run_due(services, later, only=["poll-closing"])
+    db.expire_all()
+    assert db.scalar(select(Notice).where(Notice.source_key == f"meeting-result:{meeting.id}")) is not None
+
+
+def test_an_answer_with_punctuation_is_understood(bot, db, services, world):
+    meeting = make_meeting(db, services)
+    _open(bot, meeting)
+    bot.send("c-v1", "表决 投票")
+    assert "已记录您的表态：同意" in bot.send("m-v1-1", "同意！")
+    assert "已记录您的表态：反对" in bot.send("m-v1-2", "反对了")
+
+
+def test_online_hours_in_other_scripts_get_a_clear_reply(bot, db, services, world):
+    meeting = make_meeting(db, services)
+    topic = db.get(Topic, meeting.topic_id)
+    assert "小时数" in bot.send("c-v1", f"网络协商 {topic.number} ፩")
+
+
+def test_a_named_secretary_from_another_village_cannot_read_attendance_or_queue(bot, db, services, world):
+    meeting = make_meeting(db, services, secretary_id=who(db, "c-v2").id)
+    assert "主持" in bot.send("c-v2", f"到会 {meeting.checkin_code}")
+    assert "未到" not in bot.send("c-v2", "到会")
+    assert "正在发言" not in bot.send("c-v2", "发言队列")
+
+
+def test_a_member_secretary_writes_minutes_after_the_close(bot, db, services, world):
+    meeting = make_meeting(db, services, secretary_id=who(db, "m-v1-2").id)
+    _open(bot, meeting)
+    assert "会议已结束" in bot.send("c-v1", "闭会")
+    assert "已记入纪要" in bot.send("m-v1-2", "纪要 会后补记：下周开工")
+
+
+def test_a_chair_with_two_open_meetings_names_the_code(bot, db, services, world):
+    first = make_meeting(db, services)
+    second = make_meeting(db, services, text="村西头的桥要加护栏")
+    _open(bot, first)
+    for openid in quorum(7, 7):
+        bot.send(openid, f"签到 {second.checkin_code}")
+    assert "会议开始" in bot.send("c-v1", f"开会 {second.checkin_code}")
+    assert "几个正在开的会议" in bot.send("c-v1", "下一步")
+    assert "提议人发言" in bot.send("c-v1", f"下一步 {second.checkin_code}")
+    assert "修订已记录" in bot.send("c-v1", f"修订 {first.checkin_code} 只修村东段")
+    assert fresh(db, first.id).revised_text == "只修村东段" and fresh(db, second.id).revised_text == ""
+
+
+def test_online_consultations_need_no_check_in(bot, db, services, world):
+    meeting = make_meeting(db, services)
+    topic = db.get(Topic, meeting.topic_id)
+    bot.send("c-v1", f"网络协商 {topic.number} 24")
+    assert "不用签到" in bot.send("m-v1-1", f"签到 {meeting.checkin_code}")

@@ -198,7 +198,9 @@ def test_confirm_close_and_close_due_from_the_cli(cli, db):
     for who in folks:
         polls.cast_vote(db, db.scalar(select(Poll)), who, [1], datetime.now(UTC), tz=TZ)
     db.commit()
-    closed = cli("poll", "close", "--org", "v1", "--poll", "1", "--by", convenor.openid)
+    refused = cli("poll", "close", "--org", "v1", "--poll", "1", "--by", convenor.openid)
+    assert refused.exit_code != 0 and "结束表决" in refused.output  # only the meeting's chair ends it in the chat
+    closed = cli("poll", "close", "--org", "v1", "--poll", "1")  # the administrator may
     assert closed.exit_code == 0 and "表决结果：达成共识" in closed.output
     assert db.scalar(select(Poll.outcome)) is TopicState.CONSENSUS
     poll(db, v1, now=datetime.now(UTC), hours=1)

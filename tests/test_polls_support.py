@@ -16,6 +16,7 @@ from models import (
     Audience,
     Meeting,
     MeetingAttendee,
+    MeetingStatus,
     Organisation,
     OrgKind,
     Person,
@@ -79,9 +80,9 @@ def questionnaire(db: Session, org: Organisation, now: datetime = NOW, *, days: 
 
 
 def meeting(db: Session, org: Organisation, attendees: list[Person], checked_in: int, topic: Any = None) -> Meeting:
-    """A meeting of ``org`` whose first ``checked_in`` attendees have checked in."""
+    """An open meeting of ``org`` whose first ``checked_in`` attendees have checked in."""
     held = Meeting(org_id=org.id, topic_id=topic.id if topic else None, title="村道修缮协商会", starts_at=NOW,
-                   place="村委会议室")
+                   place="村委会议室", status=MeetingStatus.OPEN, opened_at=NOW)  # confirmation needs an open meeting
     db.add(held)
     db.flush()
     for index, who in enumerate(attendees):

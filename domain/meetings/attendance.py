@@ -23,7 +23,16 @@ from domain.notices import outbox
 from domain.orgs import people
 from domain.orgs.tree import INVITE_ALPHABET
 from domain.topics.text import local_time
-from models import AttendeeKind, Meeting, MeetingAttendee, MeetingStatus, NoticeKind, Person, Role
+from models import (
+    AttendeeKind,
+    Meeting,
+    MeetingAttendee,
+    MeetingForm,
+    MeetingStatus,
+    NoticeKind,
+    Person,
+    Role,
+)
 
 if TYPE_CHECKING:
     from domain.settings import Settings
@@ -86,6 +95,8 @@ def check_in(db: Session, meeting: Meeting, person: Person, now: datetime, setti
     """Check an expected attendee in; twice is harmless; others are told whom to ask."""
     if meeting.status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
         raise Conflict("这次会议已经结束或取消了，不能再签到。")
+    if meeting.form is MeetingForm.ONLINE:
+        raise Conflict("这是网络协商，不用签到：发送“意见 支持 您的意见”或“意见 反对 您的意见”就算参加。")
     opens = meeting.starts_at - timedelta(minutes=settings.rules.checkin_opens_minutes)
     if now < opens:
         raise InvalidInput(f"签到从 {local_time(opens, settings.tz)} 开始，请到时再发。")
@@ -208,25 +219,43 @@ def chair_meeting(db: Session, person: Person, now: datetime, code: str = "", *,
     """The meeting this person runs: the one named by its code, else an open one, else the nearest scheduled."""
     if code:
         meeting = find_by_code(db, code)
-        require_chair(db, meeting, person)
+        if Role.SECRETARY not in roles:  # minutes check their own right (the secretary, or the chair)
+            require_chair(db, meeting, person)
         return meeting
     org_ids = [o.id for o in people.role_orgs(db, person, *roles)]
-    mine = (Meeting.chair_id == person.id) | (Meeting.secretary_id == person.id) | Meeting.org_id.in_(org_ids)
+    mine = (Meeting.chair_id == person.id) | Meeting.org_id.in_(org_ids)
+    if Role.SECRETARY in roles:
+        mine = mine | (Meeting.secretary_id == person.id)
     window = (now - timedelta(hours=12), now + timedelta(hours=24))
     statuses = [MeetingStatus.SCHEDULED] + ([MeetingStatus.CLOSED] if include_closed else [])
     candidates = db.scalars(select(Meeting).where(mine, (Meeting.status == MeetingStatus.OPEN) | (
         Meeting.status.in_(statuses) & Meeting.starts_at.between(*window)))).all()
     if not candidates:
         raise NotFound("您今天没有要主持的会议。也可以写上会议码，例如：到会 K7M2QX。")
+    running = [m for m in candidates if m.status is MeetingStatus.OPEN]
+    if len(running) > 1:
+        codes = "、".join(m.checkin_code or str(m.id) for m in running)
+        raise InvalidInput(f"您有几个正在开的会议（会议码 {codes}），请在关键词后面写上会议码，例如：下一位 {running[0].checkin_code}。")
     return min(candidates, key=lambda m: (m.status is not MeetingStatus.OPEN, abs(m.starts_at - now)))
+
+
+def looks_like_code(word: str) -> bool:
+    """Whether a word has the shape of a meeting code (6 letters and digits)."""
+    return len(word) == CODE_LENGTH and word.isascii() and word.isalnum()
+
+
+def code_exists(db: Session, word: str) -> bool:
+    """Whether a meeting has this code."""
+    return db.scalar(select(Meeting.id).where(Meeting.checkin_code == word.upper())) is not None
 
 
 def meeting_duties(db: Session, person: Person, now: datetime) -> frozenset[Role]:
     """CHAIR and/or SECRETARY when this person was named so for a meeting not yet closed (X-13.1, 13.2)."""
-    rows = db.execute(select(Meeting.chair_id, Meeting.secretary_id).where(
+    recently_closed = (Meeting.status == MeetingStatus.CLOSED) & (Meeting.closed_at > now - timedelta(hours=24))
+    rows = db.execute(select(Meeting.chair_id, Meeting.secretary_id, Meeting.status).where(
         (Meeting.chair_id == person.id) | (Meeting.secretary_id == person.id),
-        Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.OPEN)))).all()
-    duties = {Role.CHAIR for r in rows if r.chair_id == person.id}
+        Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.OPEN)) | recently_closed)).all()
+    duties = {Role.CHAIR for r in rows if r.chair_id == person.id and r.status is not MeetingStatus.CLOSED}
     duties |= {Role.SECRETARY for r in rows if r.secretary_id == person.id}
     return frozenset(duties)
 

@@ -22,7 +22,7 @@ from domain.notices import outbox
 from domain.topics.operations import record_result
 from domain.votes import polls
 from domain.votes.poll_create import start_confirmation
-from models import AgendaStep, Audience, Meeting, NoticeKind, Person, Poll, PollKind, TopicState
+from models import AgendaStep, Audience, Meeting, Notice, NoticeKind, Person, Poll, PollKind, TopicState
 
 if TYPE_CHECKING:
     from domain.settings import Settings
@@ -33,10 +33,33 @@ OUTCOMES = {"达成共识": TopicState.CONSENSUS, "基本达成共识": TopicSta
 ANSWERS = {"同意": 1, "反对": 2, "弃权": 3}
 
 
+def decided(db: Session, meeting: Meeting) -> bool:
+    """Whether the meeting's result was already announced (one result per meeting)."""
+    return db.scalar(select(Notice.id).where(Notice.source_key == result_key(meeting))) is not None
+
+
+def result_key(meeting: Meeting) -> str:
+    """The source key of the meeting's result announcement."""
+    return f"meeting-result:{meeting.id}"
+
+
+def _vote_running(db: Session, meeting: Meeting, now: datetime) -> Poll | None:
+    return db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.kind == PollKind.CONFIRMATION,
+                                        Poll.closed_at.is_(None), Poll.closes_at > now).limit(1))
+
+
+def _not_yet_decided(db: Session, meeting: Meeting, now: datetime) -> None:
+    if decided(db, meeting):
+        raise Conflict("这次会议已经宣布了协商结果，不能再表决。")
+    if _vote_running(db, meeting, now) is not None:
+        raise Conflict("表决还在进行。请等大家表态后发送“结束表决”。")
+
+
 def start(db: Session, meeting: Meeting, chair: Person, method: str, now: datetime, settings: Settings) -> Poll | None:
     """Put the topic to confirmation; a vote opens a confirmation poll, hands and applause wait for 宣布."""
     require_chair(db, meeting, chair)
     agenda.require_open(meeting)
+    _not_yet_decided(db, meeting, now)
     method = METHODS.get(method.strip() or "投票")
     if method is None:
         raise InvalidInput("表决方式请写：举手、鼓掌或投票，例如：表决 举手。")
@@ -60,6 +83,8 @@ def running_vote(db: Session, meeting: Meeting, now: datetime) -> Poll:
 
 def answer(db: Session, meeting: Meeting, person: Person, word: str, now: datetime, settings: Settings) -> str:
     """An attendee's 同意 / 反对 / 弃权 in the running confirmation vote; returns the word recorded."""
+    if word not in ANSWERS:
+        raise InvalidInput("请回复“同意”“反对”或“弃权”。")
     poll = running_vote(db, meeting, now)
     polls.cast_vote(db, poll, person, [ANSWERS[word]], now, tz=settings.tz)
     return word
@@ -70,14 +95,32 @@ def finish_vote(db: Session, meeting: Meeting, chair: Person, now: datetime, set
     require_chair(db, meeting, chair)
     poll = running_vote(db, meeting, now)
     closed = polls.close_poll(db, poll, None, now, settings.tz)
-    _announce(db, meeting, closed.outcome or TopicState.NO_CONSENSUS, f"投票：{closed.outcome_note or ''}", now)
+    announce_vote(db, meeting, closed, now)
     return closed
+
+
+def announce_vote(db: Session, meeting: Meeting, poll: Poll, now: datetime) -> None:
+    """Announce a counted confirmation vote (by the chair's 结束表决, or when its time ran out)."""
+    _announce(db, meeting, poll.outcome or TopicState.NO_CONSENSUS, f"投票：{poll.outcome_note or ''}", now)
+
+
+def announce_expired(db: Session, now: datetime) -> int:
+    """Announce the confirmation votes the scheduler closed when their time ran out (once each)."""
+    done = 0
+    for poll in db.scalars(select(Poll).where(Poll.kind == PollKind.CONFIRMATION, Poll.meeting_id.is_not(None),
+                                              Poll.finalized_at.is_not(None))):
+        meeting = db.get(Meeting, poll.meeting_id)
+        if meeting is not None and not decided(db, meeting):
+            announce_vote(db, meeting, poll, now)
+            done += 1
+    return done
 
 
 def announce(db: Session, meeting: Meeting, chair: Person, outcome_word: str, now: datetime) -> TopicState:
     """After applause or a show of hands, the chair announces the outcome (宣布 达成共识 …)."""
     require_chair(db, meeting, chair)
     agenda.require_open(meeting)
+    _not_yet_decided(db, meeting, now)
     if meeting.confirm_method not in ("举手", "鼓掌"):
         raise Conflict("请先发送“表决 举手”或“表决 鼓掌”；投票表决由“结束表决”计票。")
     outcome = OUTCOMES.get(outcome_word.strip())
@@ -96,5 +139,5 @@ def _announce(db: Session, meeting: Meeting, outcome: TopicState, how: str, now:
     body = f"【协商结果】{meeting.org.name}：{subject}\n结果：{outcome.label}（{how}）"
     outbox.create_notice(db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=Audience.MEETING_PUBLIC,
                          title=f"协商结果：{subject}"[:200], body=body, now=now, topic=meeting.topic,
-                         meeting_id=meeting.id, source_key=f"meeting-result:{meeting.id}")
+                         meeting_id=meeting.id, source_key=result_key(meeting))
     db.flush()

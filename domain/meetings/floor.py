@@ -79,6 +79,11 @@ def _waiting(db: Session, meeting: Meeting) -> list[Speech]:
                            .order_by(Speech.requested_at, Speech.id)))
 
 
+def lock(db: Session, meeting: Meeting) -> None:
+    """Serialise changes to one meeting's queue (two chairs pressing 下一位, two quick 发言)."""
+    db.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+
+
 def _speaking(db: Session, meeting: Meeting) -> Speech | None:
     return db.scalar(select(Speech).where(Speech.meeting_id == meeting.id, Speech.status == SpeechStatus.SPEAKING)
                      .with_for_update())
@@ -87,6 +92,7 @@ def _speaking(db: Session, meeting: Meeting) -> Speech | None:
 def request_floor(db: Session, meeting: Meeting, person: Person, side: Side, now: datetime,
                   settings: Settings) -> int:
     """Join the queue on one view; returns how many are ahead (R-MEET-6 limit per view)."""
+    lock(db, meeting)
     if meeting.status is not MeetingStatus.OPEN:
         raise Conflict("会议还没有开始或已经结束，现在不能申请发言。")
     if meeting.step is AgendaStep.CONFIRM:
@@ -137,6 +143,7 @@ def give_floor(db: Session, meeting: Meeting, speech: Speech, now: datetime, set
 def call_next(db: Session, meeting: Meeting, chair: Person, now: datetime, settings: Settings) -> Called:
     """The chair ends the current turn and gives the floor to the next, opposite views alternating."""
     require_chair(db, meeting, chair)
+    lock(db, meeting)
     if meeting.status is not MeetingStatus.OPEN:
         raise Conflict("会议还没有开始或已经结束。")
     current = _speaking(db, meeting)
@@ -153,6 +160,7 @@ def call_next(db: Session, meeting: Meeting, chair: Person, now: datetime, setti
 
 def end_own_turn(db: Session, meeting: Meeting, person: Person, now: datetime) -> None:
     """The speaker ends their turn (发言结束), or leaves the queue."""
+    lock(db, meeting)
     current = _speaking(db, meeting)
     if current is not None and current.person_id == person.id:
         _finish(current, SpeechStatus.DONE, now)
@@ -167,6 +175,7 @@ def end_own_turn(db: Session, meeting: Meeting, person: Person, now: datetime) -
 def stop_speech(db: Session, meeting: Meeting, chair: Person, now: datetime) -> Speech:
     """The chair interrupts a speech that breaks the rules or strays (X-13.6)."""
     require_chair(db, meeting, chair)
+    lock(db, meeting)
     current = _speaking(db, meeting)
     if current is None:
         raise InvalidInput("现在没有人在发言。")

@@ -20,6 +20,7 @@ from sqlalchemy import String, cast, func, literal, select, text
 from sqlalchemy import exists as sql_exists
 from sqlalchemy.orm import Session, aliased, contains_eager
 
+from domain.meetings.confirm import announce_expired
 from domain.notices.outbox import public_window_end
 from domain.notices.outbox_bulk import MadeNotices, NoticeSpec, create_notices
 from domain.notices.sweep_chunks import Checkpoint, in_chunks
@@ -235,4 +236,6 @@ def close_polls(db: Session, now: datetime, settings: Settings) -> list[object]:
     if not callable(close_due):
         return []
     takes_tz = len(inspect.signature(close_due).parameters) >= 3
-    return list((close_due(db, now, settings.tz) if takes_tz else close_due(db, now)) or [])
+    closed = list((close_due(db, now, settings.tz) if takes_tz else close_due(db, now)) or [])
+    announce_expired(db, now)  # a meeting's vote closed by time is announced like the chair's 结束表决
+    return closed

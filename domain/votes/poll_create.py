@@ -186,6 +186,8 @@ def start_confirmation(db: Session, org: Organisation, meeting_id: int, *, actor
         raise NotFound(f"{org.name}没有编号为 {meeting_id} 的会议。")
     if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.CLOSED):
         raise InvalidInput("这次会议已经取消或结束，不能再发起表决。")
+    if meeting.status is not MeetingStatus.OPEN:
+        raise InvalidInput("会议开始（到会人数够了、主持人发送“开会”）以后才能表决。")
     running = db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.closed_at.is_(None),
                                            Poll.closes_at > now).limit(1))
     if running is not None:

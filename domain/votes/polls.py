@@ -212,6 +212,8 @@ def close_poll(db: Session, poll: Poll, actor: Person | None, now: datetime, tz:
     """Close a poll at once (a convenor of the organisation or above; None = administrator)."""
     if actor is not None and not may_manage(db, actor, poll.org):
         raise PermissionDenied(f"只有{poll.org.name}的召集人可以结束投票。")
+    if actor is not None and poll.kind is PollKind.CONFIRMATION and poll.meeting_id is not None:
+        raise PermissionDenied("会上的表决由会议主持人发送“结束表决”结束。")
     poll = _lock(db, poll, share=False)
     if phase(poll, now) is PollPhase.CLOSED:
         raise Conflict(f"投票 {poll.number} 已经结束了。")
