@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.meetings import confirm
+from domain.meetings import attendance, confirm
 from domain.votes import polls
 from domain.votes.poll_create import start_confirmation
 from domain.votes.tally import classify
-from models import MeetingAttendee, MeetingStatus, Notice, PollKind, Role, Topic, TopicEvent, TopicState
+from models import MeetingStatus, Notice, PollKind, Role, Topic, TopicEvent, TopicState
 from tests.test_polls_support import NOW, SETTINGS, TZ, meeting, person, villagers, villages
 
 C, B, N = TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSENSUS
@@ -77,9 +77,7 @@ def test_r_meet_7_only_checked_in_attendees_may_vote(db):
     with pytest.raises(PermissionDenied):
         polls.cast_vote(db, p, convenor, [1], NOW, tz=TZ)  # not an attendee
     polls.cast_vote(db, p, folks[0], [1], NOW, tz=TZ)
-    late = db.scalars(select(MeetingAttendee).where(MeetingAttendee.person_id == folks[4].id)).one()
-    late.checked_in_at = NOW + timedelta(minutes=3)
-    db.flush()
+    attendance.check_in(db, held, folks[4], NOW + timedelta(minutes=3), SETTINGS)  # arrives late
     assert polls.cast_vote(db, p, folks[4], [3], NOW + timedelta(minutes=4), tz=TZ).labels == ["弃权"]
 
 
@@ -132,7 +130,8 @@ def test_r_meet_7_confirmation_refusals(db):
     v1, v2, convenor, folks, _, held = _setup(db, attendees=3, checked_in=0)
     with pytest.raises(InvalidInput, match="还没有人签到"):
         _start(db, v1, held, convenor)
-    db.execute(MeetingAttendee.__table__.update().values(checked_in_at=NOW))
+    for who in folks:
+        attendance.check_in(db, held, who, NOW, SETTINGS)
     with pytest.raises(PermissionDenied):
         _start(db, v1, held, folks[0])  # a plain attendee
     with pytest.raises(NotFound):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from domain.meetings import attendance
 from domain.orgs import people
 from domain.orgs import tree as orgs
 from domain.settings import Settings
@@ -85,9 +86,11 @@ def meeting(db: Session, org: Organisation, attendees: list[Person], checked_in:
                    place="村委会议室", status=MeetingStatus.OPEN, opened_at=NOW)  # confirmation needs an open meeting
     db.add(held)
     db.flush()
-    for index, who in enumerate(attendees):
-        db.add(MeetingAttendee(meeting_id=held.id, person_id=who.id, checked_in_at=NOW if index < checked_in else None))
+    for who in attendees:
+        db.add(MeetingAttendee(meeting_id=held.id, person_id=who.id))
     db.flush()
+    for who in attendees[:checked_in]:  # as 签到 does
+        attendance.check_in(db, held, who, NOW, SETTINGS)
     return held
 
 

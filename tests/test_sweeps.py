@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from domain.meetings import sweeps
+from domain.meetings import attendance, sweeps
 from domain.notices.texts import fmt_time
 from models import (
     Audience,
     Delivery,
     DeliveryStatus,
-    MeetingAttendee,
     MeetingStatus,
     Notice,
     NoticeKind,
@@ -146,8 +145,7 @@ def test_r_meet_2_after_downtime_only_the_latest_reminder_goes_out(db, services)
 def test_r_meet_2_checked_in_attendee_is_not_reminded(db, services, fake_wechat):
     w, m = _reminder_setup(db, live_in_hours=1)
     sweeps.remind_meetings(db, datetime.now(UTC), services.settings)  # the 2-hour reminder
-    attendee = db.scalar(select(MeetingAttendee).where(MeetingAttendee.person_id == w["member"].id))
-    attendee.checked_in_at = datetime.now(UTC)
+    attendance.check_in(db, m, w["member"], datetime.now(UTC), services.settings)  # as 签到 does
     db.commit()
     drain(services)
     rows = {d.openid: d for d in db.scalars(select(Delivery))}
