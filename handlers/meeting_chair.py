@@ -34,7 +34,7 @@ def who_is_here(ctx: Context, rest: str) -> str:
     meeting = _meeting(ctx, rest)
     attendance.require_chair(ctx.db, meeting, ctx.person)
     att = attendance.attendance(ctx.db, meeting)
-    lines = [f"{meeting.title}（会议码 {meeting.checkin_code}）", attendance.attendance_text(att)]
+    lines = [f"{meeting.title}（会议码 {meeting.checkin_code or '—'}）", attendance.attendance_text(att)]
     if meeting.status.value == "scheduled":
         refusal = attendance.quorum_refusal(att, ctx.settings, meeting.topic_id is not None)
         lines.append(refusal if refusal else "人数已够，可以发送“开会”。")

@@ -9,7 +9,7 @@ the vote; the outcome goes onto the topic and is announced to the attendees and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -107,8 +107,9 @@ def announce_vote(db: Session, meeting: Meeting, poll: Poll, now: datetime) -> N
 def announce_expired(db: Session, now: datetime) -> int:
     """Announce the confirmation votes the scheduler closed when their time ran out (once each)."""
     done = 0
+    recent = now - timedelta(days=1)  # the sweep runs every minute: a day back covers any downtime worth covering
     for poll in db.scalars(select(Poll).where(Poll.kind == PollKind.CONFIRMATION, Poll.meeting_id.is_not(None),
-                                              Poll.finalized_at.is_not(None))):
+                                              Poll.finalized_at > recent)):
         meeting = db.get(Meeting, poll.meeting_id)
         if meeting is not None and not decided(db, meeting):
             announce_vote(db, meeting, poll, now)
