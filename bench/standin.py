@@ -212,7 +212,7 @@ def write_sender_config(path: Path, *, db_url: str, redis_url: str, prefix: str,
     values = {"rate_per_second": 100000.0, "rate_burst": 5000, "poll_seconds": 0.2, "lease_seconds": 60, **delivery}
     path.write_text(
         f'[database]\nurl = "{db_url}"\n\n[redis]\nurl = "{redis_url}"\nkey_prefix = "{prefix}"\n\n'
-        f'[wechat]\napp_id = "{APP_ID}"\napp_secret = "{APP_SECRET}"\napi_base_url = "{api}"\n'
+        f'[wechat]\ntoken = "bench-webhook-token"\napp_id = "{APP_ID}"\napp_secret = "{APP_SECRET}"\napi_base_url = "{api}"\n'
         f'account_type = "service_verified"\ntimeout_seconds = 10\n\n[delivery]\n'
         + "".join(f"{k} = {v!r}\n" for k, v in values.items()),
         encoding="utf-8",

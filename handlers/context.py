@@ -33,6 +33,7 @@ class Context:
     uploader: Callable[[bytes, str], str] | None = None  # (PNG bytes, file name) → WeChat media_id; wired by the webhook
     held_roles: frozenset[Role] | None = field(default=None, repr=False)  # cache for route checks
     meeting_roles: frozenset[Role] | None = field(default=None, repr=False)  # chair/secretary of a meeting
+    listing_help: bool = False  # the router is building the help list (no per-message extra queries)
     no_dialog: bool = False  # the webhook already saw that this sender has no dialog open
     _person: Person | None = field(default=None, repr=False)
 

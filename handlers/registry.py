@@ -26,6 +26,8 @@ def holds_any_role(ctx: Context, roles: tuple[Role, ...]) -> bool:
     if Role.CHAIR not in roles and Role.SECRETARY not in roles:
         return False
     if ctx.meeting_roles is None:  # a member named chair or secretary of one meeting (X-13.1, 13.2)
+        if ctx.listing_help:
+            return False  # the help list stays one query: a named chair's keywords work, unlisted
         ctx.meeting_roles = meeting_duties(ctx.db, ctx.person, ctx.now)
     return not ctx.meeting_roles.isdisjoint(roles)
 

@@ -184,5 +184,9 @@ class Router:
 
     def help_entries(self, ctx: Context) -> list[tuple[str, str]]:
         """(feature module, help line) of every visible route this sender may use, in declared order."""
-        return [(r.func.__module__.rsplit(".", 1)[-1], r.help)
-                for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r)]
+        ctx.listing_help = True  # role checks may skip lookups too costly for a listing (meeting duties)
+        try:
+            return [(r.func.__module__.rsplit(".", 1)[-1], r.help)
+                    for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r)]
+        finally:
+            ctx.listing_help = False

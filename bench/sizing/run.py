@@ -64,7 +64,7 @@ class ConnectionSampler:
 
 def write_config(path: Path, db_url: str, redis_url: str, prefix: str) -> Path:
     """Settings for the web worker (defaults otherwise: reply cache, pool size)."""
-    path.write_text(f'[wechat]\ntoken = "{TOKEN}"\napp_id = "wxbench0000000001"\napi_base_url = "http://127.0.0.1:9"\n'
+    path.write_text(f'[wechat]\ntoken = "{TOKEN}"\napp_id = "wxbench0000000001"\napp_secret = "bench-app-secret"\napi_base_url = "http://127.0.0.1:9"\n'
                     f'[database]\nurl = "{db_url}"\n[redis]\nurl = "{redis_url}"\nkey_prefix = "{prefix}"\n',
                     encoding="utf-8")
     return path

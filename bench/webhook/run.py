@@ -67,7 +67,7 @@ def write_config(path: Path, db_url: str, redis_url: str, aes: bool) -> Path:
     """Settings for the gunicorn workers."""
     key = AES_KEY if aes else ""
     path.write_text(
-        f'[wechat]\ntoken = "{TOKEN}"\napp_id = "{APP_ID}"\nencoding_aes_key = "{key}"\n'
+        f'[wechat]\ntoken = "{TOKEN}"\napp_id = "{APP_ID}"\napp_secret = "bench-app-secret"\nencoding_aes_key = "{key}"\n'
         f'api_base_url = "http://127.0.0.1:9"\n'
         f'[database]\nurl = "{db_url}"\npool_size = 8\n[redis]\nurl = "{redis_url}"\nkey_prefix = "bench:"\n',
         encoding="utf-8",
