@@ -153,7 +153,7 @@ def start_online(ctx: Context, rest: str) -> str:
     topic = topic_refs.resolve(ctx.db, parts[0], among, ctx.now, ctx.settings.tz)
     meeting = online.open_online(ctx.db, topic, ctx.person, int(parts[1]), ctx.now, ctx.settings)
     return (f"网络协商已开始：议题 {topic.number}，{parts[1]} 小时内受邀人员发送“意见 …”。已通知 "
-            f"{len(agenda.attendees(ctx.db, meeting))} 人。收齐后发送“总结 内容”，再“表决 投票”。")
+            f"{attendance.attendance(ctx.db, meeting).expected} 人。收齐后发送“总结 内容”，再“表决 投票”。")
 
 
 @router.keyword("总结", roles=CHAIR_ROLES)

@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidInput, PermissionDenied
-from domain.meetings import floor
+from domain.meetings import attendance, floor
 from domain.meetings.attendance import may_chair, require_chair
-from domain.notices import outbox
 from domain.orgs import people
 from domain.topics.operations import mark_consulted
 from models import (
@@ -25,9 +24,9 @@ from models import (
     MeetingAttendee,
     MeetingStatus,
     MinuteEntry,
-    NoticeKind,
     Person,
     Poll,
+    PollKind,
     Role,
     Speech,
     SpeechStatus,
@@ -49,16 +48,11 @@ STEP_HINTS = {
 }
 
 
-def attendees(db: Session, meeting: Meeting) -> list[Person]:
-    """Everyone expected at the meeting."""
-    return list(db.scalars(select(Person).join(MeetingAttendee, MeetingAttendee.person_id == Person.id)
-                           .where(MeetingAttendee.meeting_id == meeting.id).order_by(MeetingAttendee.id)))
-
-
-def tell_attendees(db: Session, meeting: Meeting, title: str, body: str, now: datetime, key: str) -> None:
-    """Push one message to every expected attendee (once per key)."""
-    outbox.push_to(db, attendees(db, meeting), org=meeting.org, title=title[:200], body=body, now=now,
-                   kind=NoticeKind.MEETING_NOTICE, topic=meeting.topic, source_key=key)
+def running_vote(db: Session, meeting: Meeting, now: datetime) -> Poll | None:
+    """The meeting's confirmation vote still open, if any."""
+    return db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.kind == PollKind.CONFIRMATION,
+                                        Poll.closed_at.is_(None), Poll.closes_at > now)
+                     .order_by(Poll.id.desc()).limit(1))
 
 
 def require_open(meeting: Meeting) -> None:
@@ -82,9 +76,9 @@ def next_step(db: Session, meeting: Meeting, chair: Person, now: datetime, setti
     if meeting.step is AgendaStep.CONSULT and meeting.topic is not None and meeting.topic.state is TopicState.NOTICED:
         by = None if meeting.chair_id is not None else chair  # a delegated chair holds no role: recorded as the meeting
         mark_consulted(db, meeting.topic, by, now, "协商会议召开，进入互动协商")
-    tell_attendees(db, meeting, f"会议进行到：{meeting.step.label}",
-                   f"【会议进行到：{meeting.step.label}】{meeting.title}\n{STEP_HINTS[meeting.step]}", now,
-                   f"meeting-step:{meeting.id}:{meeting.step.value}:{now.timestamp():.0f}")
+    attendance.tell_attendees(db, meeting, f"会议进行到：{meeting.step.label}",
+                              f"【会议进行到：{meeting.step.label}】{meeting.title}\n{STEP_HINTS[meeting.step]}", now,
+                              f"meeting-step:{meeting.id}:{meeting.step.value}:{now.timestamp():.0f}")
     db.flush()
     return meeting.step
 
@@ -116,9 +110,9 @@ def revise(db: Session, meeting: Meeting, chair: Person, text: str, now: datetim
     meeting.revised_text = text
     meeting.step = AgendaStep.CONSULT
     db.add(MinuteEntry(meeting_id=meeting.id, author_id=chair.id, at=now, text=f"议题修订为：{text}"))
-    tell_attendees(db, meeting, f"议题已修订：{meeting.title}",
-                   f"【议题已修订】{meeting.title}\n修订后：{text}\n请再次协商：发送“发言 支持”或“发言 反对”排队。",
-                   now, f"meeting-revised:{meeting.id}:{now.timestamp():.0f}")
+    attendance.tell_attendees(db, meeting, f"议题已修订：{meeting.title}",
+                              f"【议题已修订】{meeting.title}\n修订后：{text}\n请再次协商：发送“发言 支持”或“发言 反对”排队。",
+                              now, f"meeting-revised:{meeting.id}:{now.timestamp():.0f}")
     db.flush()
 
 
@@ -158,9 +152,7 @@ def close(db: Session, meeting: Meeting, chair: Person, now: datetime) -> None:
     """Close the meeting (闭会); a confirmation vote still running must be ended first."""
     require_chair(db, meeting, chair)
     require_open(meeting)
-    running = db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.closed_at.is_(None),
-                                           Poll.closes_at > now).limit(1))
-    if running is not None:
+    if running_vote(db, meeting, now) is not None:
         raise Conflict("表决还在进行。请先发送“结束表决”。")
     current = db.scalar(select(Speech).where(Speech.meeting_id == meeting.id, Speech.status == SpeechStatus.SPEAKING))
     if current is not None:
@@ -169,6 +161,6 @@ def close(db: Session, meeting: Meeting, chair: Person, now: datetime) -> None:
                                                    Speech.status == SpeechStatus.QUEUED)):
         waiting.status, waiting.ended_at = SpeechStatus.WITHDRAWN, now
     meeting.status, meeting.closed_at = MeetingStatus.CLOSED, now
-    tell_attendees(db, meeting, f"闭会：{meeting.title}", f"【闭会】{meeting.title}\n会议结束，谢谢参加。", now,
-                   f"meeting-closed:{meeting.id}")
+    attendance.tell_attendees(db, meeting, f"闭会：{meeting.title}", f"【闭会】{meeting.title}\n会议结束，谢谢参加。", now,
+                              f"meeting-closed:{meeting.id}")
     db.flush()

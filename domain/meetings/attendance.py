@@ -25,6 +25,7 @@ from domain.orgs.tree import INVITE_ALPHABET
 from domain.topics.text import local_time
 from models import (
     AttendeeKind,
+    Audience,
     Meeting,
     MeetingAttendee,
     MeetingForm,
@@ -206,12 +207,16 @@ def open_meeting(db: Session, meeting: Meeting, actor: Person, now: datetime, se
     if refusal:
         raise InvalidInput(refusal)
     meeting.status, meeting.opened_at = MeetingStatus.OPEN, now
-    attendees = db.scalars(select(Person).join(MeetingAttendee, MeetingAttendee.person_id == Person.id)
-                           .where(MeetingAttendee.meeting_id == meeting.id)).all()
-    outbox.push_to(db, attendees, org=meeting.org, title=f"会议开始：{meeting.title}"[:200],
-                   body=f"【会议开始】{meeting.title}\n{attendance_text(att)}", now=now,
-                   kind=NoticeKind.MEETING_NOTICE, topic=meeting.topic, source_key=f"meeting-open:{meeting.id}")
+    tell_attendees(db, meeting, f"会议开始：{meeting.title}", f"【会议开始】{meeting.title}\n{attendance_text(att)}",
+                   now, f"meeting-open:{meeting.id}")
     return att
+
+
+def tell_attendees(db: Session, meeting: Meeting, title: str, body: str, now: datetime, key: str) -> None:
+    """Push one message to every expected attendee (once per key), through the outbox's attendees audience."""
+    outbox.create_notice(db, org=meeting.org, kind=NoticeKind.MEETING_NOTICE, audience=Audience.ATTENDEES,
+                         title=title[:200], body=body, now=now, topic=meeting.topic, meeting_id=meeting.id,
+                         source_key=key)
 
 
 def chair_meeting(db: Session, person: Person, now: datetime, code: str = "", *,

@@ -43,15 +43,10 @@ def result_key(meeting: Meeting) -> str:
     return f"meeting-result:{meeting.id}"
 
 
-def _vote_running(db: Session, meeting: Meeting, now: datetime) -> Poll | None:
-    return db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.kind == PollKind.CONFIRMATION,
-                                        Poll.closed_at.is_(None), Poll.closes_at > now).limit(1))
-
-
 def _not_yet_decided(db: Session, meeting: Meeting, now: datetime) -> None:
     if decided(db, meeting):
         raise Conflict("这次会议已经宣布了协商结果，不能再表决。")
-    if _vote_running(db, meeting, now) is not None:
+    if agenda.running_vote(db, meeting, now) is not None:
         raise Conflict("表决还在进行。请等大家表态后发送“结束表决”。")
 
 
@@ -72,10 +67,8 @@ def start(db: Session, meeting: Meeting, chair: Person, method: str, now: dateti
 
 
 def running_vote(db: Session, meeting: Meeting, now: datetime) -> Poll:
-    """The meeting's confirmation vote still open."""
-    poll = db.scalar(select(Poll).where(Poll.meeting_id == meeting.id, Poll.kind == PollKind.CONFIRMATION,
-                                        Poll.closed_at.is_(None), Poll.closes_at > now)
-                     .order_by(Poll.id.desc()).limit(1))
+    """The meeting's confirmation vote still open, or a clear refusal."""
+    poll = agenda.running_vote(db, meeting, now)
     if poll is None:
         raise NotFound("现在没有正在进行的表决。")
     return poll

@@ -194,7 +194,7 @@ def overtime_sweep(db: Session, now: datetime, settings: Settings) -> int:
     for speech in due:
         meeting = db.get(Meeting, speech.meeting_id)
         told = [speech.person] + ([db.get(Person, meeting.chair_id)] if meeting.chair_id else
-                                  _convenors_and_chairs(db, meeting))
+                                  people.role_holders(db, meeting.org, *CHAIR_ROLES))
         outbox.push_to(db, [p for p in told if p is not None], org=meeting.org, title="发言时间到", now=now,
                        kind=NoticeKind.MEETING_NOTICE, source_key=f"floor-overtime:{speech.id}",
                        body=f"【发言时间到】{speech.person.display_name} 的发言已满 {settings.rules.speak_max_minutes} 分钟，"
@@ -202,10 +202,6 @@ def overtime_sweep(db: Session, now: datetime, settings: Settings) -> int:
         speech.overtime_told_at = now
     db.flush()
     return len(due)
-
-
-def _convenors_and_chairs(db: Session, meeting: Meeting) -> list[Person]:
-    return people.role_holders(db, meeting.org, *CHAIR_ROLES)
 
 
 def queue_text(db: Session, meeting: Meeting) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.meetings import agenda, floor
+from domain.meetings import agenda, attendance, floor
 from domain.meetings.attendance import require_chair
 from domain.orgs import people
 from domain.topics.text import local_time
@@ -60,7 +60,7 @@ def open_online(db: Session, topic: Topic, convenor: Person, hours: int, now: da
         raise NotFound(f"议题 {topic.number} 没有安排好的会议。")
     meeting.form, meeting.status = MeetingForm.ONLINE, MeetingStatus.OPEN
     meeting.opened_at, meeting.online_until, meeting.step = now, now + timedelta(hours=hours), AgendaStep.CONSULT
-    agenda.tell_attendees(
+    attendance.tell_attendees(
         db, meeting, f"网络协商：{meeting.title}",
         f"【网络协商】{topic.org.name} 议题 {topic.number}：{topic.title}\n"
         f"请在 {local_time(meeting.online_until, settings.tz)} 前发送“意见 支持 您的意见”或“意见 反对 您的意见”"
@@ -138,6 +138,6 @@ def summarise(db: Session, meeting: Meeting, chair: Person, text: str, now: date
         raise InvalidInput(f"总结请控制在 {OPINION_MAX_CHARS * 2} 字以内。")
     meeting.summary, meeting.step = text, AgendaStep.CONFIRM
     meeting.online_until = min(meeting.online_until or now, now)
-    agenda.tell_attendees(db, meeting, f"网络协商总结：{meeting.title}",
-                          f"【网络协商总结】{meeting.title}\n{text}\n接下来请等待表决。", now, f"online-summary:{meeting.id}")
+    attendance.tell_attendees(db, meeting, f"网络协商总结：{meeting.title}",
+                              f"【网络协商总结】{meeting.title}\n{text}\n接下来请等待表决。", now, f"online-summary:{meeting.id}")
     db.flush()
