@@ -1,0 +1,122 @@
+"""One office document (title, 编号, organisation and date lines, a table) rendered as DOCX, PDF or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+FORMATS = ("docx", "pdf", "csv")
+PDF_FONT = "STSong-Light"  # the CJK font domain/notices/pdf.py uses (built into reportlab)
+
+
+@dataclass
+class Sheet:
+    """What a filed list holds, independent of its file format."""
+
+    title: str
+    number: str  # the 编号 line's value
+    org_line: str
+    date_line: str
+    extra_lines: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)  # relative column widths
+
+    def head_lines(self) -> list[str]:
+        """The lines above the table, after the title."""
+        return [f"编号：{self.number}", self.org_line, self.date_line, *self.extra_lines]
+
+
+def render(sheet: Sheet, fmt: str) -> bytes:
+    """The sheet as a file of the format (docx, pdf or csv)."""
+    if fmt == "docx":
+        return to_docx(sheet)
+    if fmt == "pdf":
+        return to_pdf(sheet)
+    if fmt == "csv":
+        return to_csv(sheet)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def to_csv(sheet: Sheet) -> bytes:
+    """CSV in UTF-8 with a BOM (Excel opens it): title and head lines, a blank row, then the table."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([sheet.title])
+    for line in sheet.head_lines():
+        writer.writerow([line])
+    writer.writerow([])
+    writer.writerow(sheet.header)
+    writer.writerows(sheet.rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_docx(sheet: Sheet) -> bytes:
+    """A Word document: centred title, head lines, a bordered table."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = Document()
+    normal = doc.styles["Normal"]
+    normal.font.name, normal.font.size = "SimSun", Pt(11)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "SimSun")  # Chinese text in 宋体
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = title.add_run(sheet.title)
+    run.bold, run.font.size = True, Pt(18)
+    for line in sheet.head_lines():
+        doc.add_paragraph(line)
+    table = doc.add_table(rows=1, cols=len(sheet.header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, sheet.header, strict=True):
+        cell.text = text
+        for paragraph in cell.paragraphs:
+            for r in paragraph.runs:
+                r.bold = True
+    for row in sheet.rows:
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def to_pdf(sheet: Sheet) -> bytes:
+    """An A4 PDF in the CJK font: title, head lines, a table whose cells wrap."""
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=11, leading=16, wordWrap="CJK")
+    cell = ParagraphStyle("cell", parent=body, fontSize=10, leading=14)
+    head = ParagraphStyle("title", parent=body, fontSize=18, leading=28, alignment=TA_CENTER)
+
+    def para(text: str, style: ParagraphStyle) -> Paragraph:
+        return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=20 * mm,
+                            bottomMargin=20 * mm, title=sheet.title)
+    story: list = [para(sheet.title, head), Spacer(1, 4 * mm)]
+    story += [para(line, body) for line in sheet.head_lines()]
+    story.append(Spacer(1, 4 * mm))
+    weights = sheet.widths or [1.0] * len(sheet.header)
+    widths = [doc.width * w / sum(weights) for w in weights]
+    data = [[para(h, cell) for h in sheet.header]] + [[para(c, cell) for c in row] for row in sheet.rows]
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE"))]))
+    story.append(table)
+    doc.build(story)
+    return buf.getvalue()
