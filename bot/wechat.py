@@ -1,6 +1,6 @@
 """Outbound WeChat: one wechatpy client per process, its access token shared in Redis.
 
-wechatpy 1.8.18 pitfalls handled here (see shared/research/WECHAT.md): its token URL is
+wechatpy 1.8.18 pitfalls handled here (checked against its source): its token URL is
 hard-coded, its auto-retry on 40001 recurses without bound, network errors and non-JSON
 answers escape as foreign exceptions, and ``send_mass_text`` sends ``group_id``.
 """
@@ -30,6 +30,7 @@ FINAL_ERRORS = {40003, 43004, 43101, 45015, 45047, 47003, 48001, 40037, 40036}
 # Temporary: try again later with backoff.
 RETRYABLE_ERRORS = {-1, 45009, 45011, 45028}
 TOKEN_MARGIN_SECONDS = 300
+NO_MENU = 46003  # menu/get on an account without a menu
 
 
 class WeChatError(Exception):
@@ -206,3 +207,34 @@ class WeChatAPI(WeChatClient):
         if client_msg_id:
             body["client_msg_id"] = client_msg_id[:64]
         return self.post("message/template/send", data=body)
+
+    # ---- the custom menu (自定义菜单, docs/menu.md) -------------------------------------------
+    def menu_create(self, menu: dict[str, Any]) -> None:
+        """Install the default menu (``{"button": [...]}``); WeChat checks its limits (40016, 40018 …)."""
+        self.post("menu/create", data=menu)
+
+    def menu_get(self) -> dict[str, Any] | None:
+        """The default menu and the conditional menus WeChat holds, or None when there is no menu (46003)."""
+        try:
+            return self.get("menu/get")
+        except WeChatError as exc:
+            if exc.errcode == NO_MENU:
+                return None
+            raise
+
+    def menu_delete(self) -> None:
+        """Remove every menu: the default one and all conditional ones."""
+        self.get("menu/delete")
+
+    def menu_add_conditional(self, menu: dict[str, Any], tag_id: int) -> str:
+        """Add a conditional menu for the followers carrying ``tag_id``; returns its menuid."""
+        answer = self.post("menu/addconditional", data={**menu, "matchrule": {"tag_id": str(tag_id)}})
+        return str(answer.get("menuid", ""))
+
+    def menu_del_conditional(self, menu_id: str | int) -> None:
+        """Remove one conditional menu."""
+        self.post("menu/delconditional", data={"menuid": str(menu_id)})
+
+    def menu_try_match(self, user_id: str) -> dict[str, Any]:
+        """The menu one follower sees (``{"button": [...]}``), as WeChat matches it."""
+        return self.post("menu/trymatch", data={"user_id": user_id})

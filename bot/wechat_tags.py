@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.wechat import WeChatError
+from bot.wechat_role_tag import sync_role_tag
 from domain.notices import tags as tag_state
 from models.db import transaction
 
@@ -22,19 +23,20 @@ DUPLICATE_NAME = 45157
 
 
 def sync_tags(services: Services, now: datetime) -> dict[str, int]:
-    """Create missing tags, untag people who left or rebound, tag people who bound; returns counts.
+    """Create missing tags, untag people who left or rebound, tag people who bound, then the role tag; returns counts.
 
     One sync at a time across processes: a second one started meanwhile (two schedulers, or ``jobs run-due``
     beside the scheduler) does nothing, so WeChat is never told the same thing twice.
     """
-    counts = {"tags_created": 0, "untagged": 0, "tagged": 0, "errors": 0}
+    counts = {"tags_created": 0, "untagged": 0, "tagged": 0, "errors": 0, "role_tagged": 0, "role_untagged": 0}
     with tag_state.sync_lock(services.engine) as held:
         if not held:
             logger.info("tag sync already running elsewhere; skipped")
             return counts
         _create_tags(services, counts)
         _untag(services, counts)
-        _tag(services, now, counts)
+        tagged = _tag(services, now, counts)
+        sync_role_tag(services, tagged, counts)  # after the organisation tags: WeChat's menu matches the last tag
     return counts
 
 
@@ -87,7 +89,8 @@ def _untag(services: Services, counts: dict[str, int]) -> None:
     counts["untagged"] += len(gone)
 
 
-def _tag(services: Services, now: datetime, counts: dict[str, int]) -> None:
+def _tag(services: Services, now: datetime, counts: dict[str, int]) -> set[str]:
+    tagged: set[str] = set()
     with services.sessions() as db:
         wanted = tag_state.untagged_people(db, PER_RUN)
     by_tag: dict[int, list[tuple[int, str, int, int]]] = defaultdict(list)
@@ -105,3 +108,5 @@ def _tag(services: Services, now: datetime, counts: dict[str, int]) -> None:
             with transaction(services.sessions) as db:
                 tag_state.record_tagged(db, chunk, now)
             counts["tagged"] += len(chunk)
+            tagged.update(r[1] for r in chunk)
+    return tagged

@@ -1,7 +1,7 @@
 """Typed settings, loaded once from a TOML file.
 
 The file is named by ``SHANGLIANG_CONFIG`` (default ``./config.toml``); with neither, the
-embedded defaults below run. Every number of DOMAIN.md lives in ``[rules]``.
+embedded defaults below run. Every number of docs/rules.md lives in ``[rules]``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class ServerSettings(Section):
 
 
 class RulesSettings(Section):
-    """Every number fixed by the rulebooks (DOMAIN.md), as a configurable default."""
+    """Every number fixed by the rulebooks (docs/rules.md), as a configurable default."""
 
     council_min_members: int = Field(default=10, ge=1)  # R-ORG-4
     council_max_members: int = Field(default=30, ge=1)  # R-ORG-4
@@ -128,7 +128,13 @@ class RulesSettings(Section):
     village_meeting_interval_months: int = Field(default=2, ge=1)  # R-MEET-1
     township_meeting_interval_months: int = Field(default=6, ge=1)  # R-MEET-1
     meetings_min_per_year: int = Field(default=2, ge=0)  # R-MEET-1
+    # R-ORG-7: 有活动 / 有成效 count a meeting held / a topic implemented within this many months (L-三(一)
+    # gives no period; 12 = the yearly review, L-三(八) asks every platform for 2 meetings a year).
+    six_have_period_months: int = Field(default=12, ge=1)
     result_notice_days: int = Field(default=7, ge=0)  # R-RES-2
+    # R-RES-6: an evaluation (a rating, a review, a comment) may be changed this many days after it was given;
+    # the seed (L-三(九)) gives no number, 7 is our default (docs/rules.md).
+    rating_change_days: int = Field(default=7, ge=0)
     topic_max_chars: int = Field(default=500, ge=10)
     proxy_session_minutes: int = Field(default=30, ge=1)
     # Village hopping (issue 12): a follower may move to another village at most once in this many days
@@ -217,11 +223,10 @@ def parse_settings(data: dict[str, Any]) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
+        from domain.settings_errors import plain_message
+
         first = exc.errors()[0]
-        msg = first["msg"]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key (typo?)"
-        raise SettingsError(f"setting {_key_path(first['loc'])}: {msg}") from None
+        raise SettingsError(f"setting {_key_path(first['loc'])}: {plain_message(first)}") from None
     from domain.settings_checks import contradiction
 
     problem = contradiction(settings)

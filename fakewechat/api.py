@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import fakewechat.api_account  # noqa: F401  (registers the handlers)
+import fakewechat.api_menu  # noqa: F401
 import fakewechat.api_messages  # noqa: F401
 from fakewechat.errors import error
 from fakewechat.routing import ROUTES, Answer, ApiCall

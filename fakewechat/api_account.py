@@ -1,4 +1,4 @@
-"""Fake handlers for tags, users, menu, media and QR codes."""
+"""Fake handlers for tags, users, media and QR codes (the menu: api_menu.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ MEDIA_TYPES = {"image", "voice", "video", "thumb"}
 QR_TEMPORARY = {"QR_SCENE", "QR_STR_SCENE"}
 QR_PERMANENT = {"QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"}
 QR_MAX_EXPIRE = 2_592_000
-TOP_NAME_BYTES = 16
-SUB_NAME_BYTES = 60
 
 
 def _directory_call(state: FakeWeChatState, method: str, *args: Any) -> Any:
@@ -128,60 +126,6 @@ def user_get(state: FakeWeChatState, call: ApiCall) -> Answer:
     with state.lock:
         followers = state.directory.followers()
         return {"total": len(followers), **state.directory.page(followers, call.query.get("next_openid"))}
-
-
-def _menu_error(menu: dict[str, Any]) -> int:
-    buttons = menu.get("button")
-    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-        return 40016
-    for button in buttons:
-        if not isinstance(button, dict) or not isinstance(button.get("name"), str):
-            return 40018
-        if not 0 < len(button["name"].encode("utf-8")) <= TOP_NAME_BYTES:
-            return 40018
-        subs = button.get("sub_button")
-        if subs is None:
-            if not button.get("type"):
-                return 40017
-            continue
-        if not isinstance(subs, list) or len(subs) > 5:
-            return 40023
-        for sub in subs:
-            if not isinstance(sub, dict) or not sub.get("type"):
-                return 40017
-            name = sub.get("name")
-            if not isinstance(name, str) or not 0 < len(name.encode("utf-8")) <= SUB_NAME_BYTES:
-                return 40018
-    return 0
-
-
-@route("/cgi-bin/menu/create")
-def menu_create(state: FakeWeChatState, call: ApiCall) -> Answer:
-    """Store the custom menu (≤3 buttons, ≤5 sub-buttons, name byte limits)."""
-    body = body_dict(call)
-    code = _menu_error(body)
-    if code:
-        return error(code)
-    with state.lock:
-        state.menu = body
-    return ok()
-
-
-@route("/cgi-bin/menu/get", "GET")
-def menu_get(state: FakeWeChatState, call: ApiCall) -> Answer:
-    """The stored menu, or 46003."""
-    with state.lock:
-        if state.menu is None:
-            return error(46003)
-        return {"menu": {"button": state.menu.get("button", [])}}
-
-
-@route("/cgi-bin/menu/delete", "GET")
-def menu_delete(state: FakeWeChatState, call: ApiCall) -> Answer:
-    """Delete the menu."""
-    with state.lock:
-        state.menu = None
-    return ok()
 
 
 @route("/cgi-bin/media/upload")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakewechat.errors import error, ok
+from fakewechat.events import template_accepted
 from fakewechat.routing import Answer, ApiCall, body_dict, route
 from fakewechat.state import FakeWeChatState
 
@@ -69,6 +70,7 @@ def template_send(state: FakeWeChatState, call: ApiCall) -> Answer:
         msgid = state.next_id()
         if isinstance(client_msg_id, str) and client_msg_id:
             state.template_client_ids[client_msg_id] = msgid
+        template_accepted(state, call.openid or "", msgid)  # TEMPLATESENDJOBFINISH follows, from another thread
         return ok(msgid=msgid)
 
 

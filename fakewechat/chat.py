@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 import requests
 
+from fakewechat import chat_live, chat_menu
 from fakewechat.state import MASS_PATHS, SEND_PATHS
 from fakewechat.user import Mode, PushError, WeChatPusher
 
 logger = logging.getLogger(__name__)
 
-HELP = ("命令：/subscribe [场景值] 关注　/unsubscribe 取消关注　/click 菜单KEY　/view 网址　"
-        "/voice 文字 语音　/location 位置　/image 图片　/quit 退出（直接回车可刷新推送）")
+HELP = ("命令：/menu 看菜单（再回数字点按钮）　/subscribe [场景值] 关注　/unsubscribe 取消关注　/click 菜单KEY　/view 网址　"
+        "/voice 文字 语音　/location 位置　/image 图片　/quit 退出（推送到了会自动显示）")
 MEDIA_LABELS = {"image": "【图片】", "voice": "【语音】", "video": "【视频】", "music": "【音乐】",
                 "mpnews": "【图文】", "wxcard": "【卡券】", "miniprogrampage": "【小程序】"}
 
@@ -61,13 +64,18 @@ class ChatSession:
     """One villager's conversation; `handle` takes a typed line, returns False to quit."""
 
     def __init__(self, pusher: WeChatPusher, openid: str, fake_api_url: str | None,
-                 output_fn: Callable[[str], Any], push_wait: float = 0.5) -> None:
+                 output_fn: Callable[[str], Any], push_wait: float = 0.5, *, media_dir: Path | None = None) -> None:
         self.pusher = pusher
         self.openid = openid
         self.fake_api_url = fake_api_url.rstrip("/") if fake_api_url else None
         self.out = output_fn
         self.push_wait = push_wait
         self.since: int | None = None
+        self.boot: str | None = None  # the stand-in's boot id: a new one means it restarted and counts from 0
+        self.media_dir = media_dir  # where pictures the account sends are saved
+        self._push_lock = threading.Lock()  # the background poller and a reply's own check take turns
+        self._down = False  # the stand-in is unreachable (said once, not every second)
+        self.menu_leaves: list[dict[str, Any]] | None = None  # after /menu: the buttons a number taps
 
     def _fake(self, method: str, path: str, **kwargs: Any) -> Any:
         assert self.fake_api_url is not None
@@ -79,7 +87,8 @@ class ChatSession:
         """Skip pushes sent before now (called at start)."""
         if self.fake_api_url:
             try:
-                self.since = int(self._fake("GET", "/_fake/stats")["last_seq"])
+                stats = self._fake("GET", "/_fake/stats")
+                self.since, self.boot = int(stats["last_seq"]), stats.get("boot")
             except (requests.RequestException, ValueError, KeyError) as exc:
                 self.out(f"（无法连接模拟微信接口 {self.fake_api_url}：{type(exc).__name__}）")
 
@@ -87,26 +96,43 @@ class ChatSession:
         """Print new pushes to this user, polling up to `wait` seconds; returns how many were shown."""
         if not self.fake_api_url:
             return 0
-        if self.since is None:
-            self.sync_pushes()
-            return 0
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                calls = self._fake("GET", "/_fake/calls", params={"openid": self.openid, "since": self.since})
-            except (requests.RequestException, ValueError) as exc:
-                self.out(f"（无法获取推送记录：{type(exc).__name__}）")
+        with self._push_lock:
+            if self.since is None:
+                self.sync_pushes()
                 return 0
-            shown = 0
-            for call in calls:
-                self.since = max(self.since, int(call.get("seq", 0)))
-                line = describe_push(call)
-                if line is not None:
-                    self.out(f"[推送] {line}")
-                    shown += 1
-            if shown or time.monotonic() >= deadline:
-                return shown
-            time.sleep(0.1)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    self._notice_restart()
+                    calls = self._fake("GET", "/_fake/calls", params={"openid": self.openid, "since": self.since})
+                except (requests.RequestException, ValueError, KeyError) as exc:
+                    if not self._down:
+                        self.out(f"（暂时连不上微信替身：{type(exc).__name__}。它恢复后推送会接着显示）")
+                    self._down = True
+                    return 0
+                self._down = False
+                shown = 0
+                for call in calls:
+                    self.since = max(self.since or 0, int(call.get("seq", 0)))
+                    line = describe_push(call)
+                    if line is not None:
+                        body = call.get("body") if isinstance(call.get("body"), dict) else {}
+                        media_id = chat_live.push_media_id(body)
+                        if media_id:
+                            line = chat_live.picture_line(line, media_id, self.fake_api_url, self.media_dir)
+                        self.out(f"[推送] {line}")
+                        shown += 1
+                if shown or time.monotonic() >= deadline:
+                    return shown
+                time.sleep(0.1)
+
+    def _notice_restart(self) -> None:
+        """After the demo restarted, the stand-in counts from 0 again: follow it instead of waiting forever."""
+        stats = self._fake("GET", "/_fake/stats")
+        if chat_live.restarted(stats, self.boot, self.since):
+            self.out("（公众号重启过了，新的推送照常显示）")
+            self.since = 0
+        self.boot = stats.get("boot", self.boot)
 
     def send(self, xml: str) -> None:
         """Post a message and print the account's reply and any resulting pushes."""
@@ -125,6 +151,10 @@ class ChatSession:
             self.out(f"公众号服务器返回 HTTP {result.status}")
         elif result.reply is None:
             self.out("（公众号没有直接回复）")
+        elif chat_live.reply_media_id(result.reply):
+            line = chat_live.picture_line(describe_reply(result.reply), chat_live.reply_media_id(result.reply),
+                                          self.fake_api_url, self.media_dir)
+            self.out(f"公众号：{line}")
         else:
             self.out(f"公众号：{describe_reply(result.reply)}")
         self.check_pushes(self.push_wait)
@@ -143,6 +173,10 @@ class ChatSession:
             if not self.check_pushes():
                 self.out("（没有新推送）")
             return True
+        if self.menu_leaves is not None and text.isdigit():
+            chat_menu.tap(self, int(text))
+            return True
+        self.menu_leaves = None
         if not text.startswith("/"):
             self.send(self.pusher.text(self.openid, text))
             return True
@@ -157,6 +191,8 @@ class ChatSession:
         elif command == "/unsubscribe":
             self._set_following(False)
             self.send(pusher.unsubscribe(openid))
+        elif command == "/menu":
+            chat_menu.show_menu(self, arg)
         elif command == "/click" and arg:
             self.send(pusher.click(openid, arg))
         elif command == "/view" and arg:
@@ -175,25 +211,32 @@ class ChatSession:
 def run_chat(webhook_url: str, openid: str, token: str, app_id: str, encoding_aes_key: str = "",
              mode: str = "plain", fake_api_url: str | None = None,
              input_fn: Callable[[str], str] = input, output_fn: Callable[[str], Any] = print,
-             *, push_wait: float = 0.5, account_id: str = "gh_shangliang") -> None:
-    """Run the chat REPL until /quit, EOF or Ctrl-C."""
+             *, push_wait: float = 0.5, account_id: str = "gh_shangliang", media_dir: Path | None = None,
+             poll_seconds: float = 1.0) -> None:
+    """Run the chat REPL until /quit, EOF or Ctrl-C; pushes are polled in the background meanwhile."""
     try:
         pusher = WeChatPusher(webhook_url, token, app_id, encoding_aes_key, cast(Mode, mode), account_id)
     except ValueError as exc:
         output_fn(f"配置错误：{exc}")
         return
-    session = ChatSession(pusher, openid, fake_api_url, output_fn, push_wait)
-    output_fn(f"已连接公众号 {webhook_url}（{mode} 模式），你是用户 {openid}。")
+    printer = chat_live.PromptPrinter(output_fn, "我：", live=None if output_fn is print else False)
+    session = ChatSession(pusher, openid, fake_api_url, printer, push_wait, media_dir=media_dir)
+    output_fn(chat_live.connect_line(pusher, mode, openid))
     output_fn("输入文字发送给公众号，/help 查看命令，/quit 退出。")
     session.sync_pushes()
-    while True:
-        try:
-            line = input_fn("我：")
-        except (EOFError, KeyboardInterrupt):
-            output_fn("")
-            break
-        if not session.handle(line):
-            break
+    poller = chat_live.PushPoller(session.check_pushes, poll_seconds).start() if fake_api_url and poll_seconds else None
+    try:
+        while True:
+            try:
+                line = printer.read(input_fn)
+            except (EOFError, KeyboardInterrupt):
+                output_fn("")
+                break
+            if not session.handle(line):
+                break
+    finally:
+        if poller is not None:
+            poller.stop()
     output_fn("再见。")
 
 

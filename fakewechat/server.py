@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from fakewechat.api import dispatch
 from fakewechat.errors import error
+from fakewechat.events import register_event_control
 from fakewechat.faults import FaultSpecError
 from fakewechat.routing import ApiCall, RawAnswer, UploadedFile
 from fakewechat.state import FakeWeChatState
@@ -167,6 +168,13 @@ def _register_control(app: Flask, state: FakeWeChatState) -> None:
             return _json({"error": "no such media"}, 404)
         return Response(item["data"], mimetype=item["content_type"] or "application/octet-stream")
 
+    @app.get("/_fake/menu")
+    def fake_menu() -> Response:
+        from fakewechat.api_menu import menu_for
+
+        found = menu_for(state, request.args.get("openid", ""))
+        return _json(found or {"button": []})
+
     @app.get("/_fake/stats")
     def fake_stats() -> Response:
         return _json(state.stats())
@@ -188,6 +196,7 @@ def create_fake_app(app_id: str, app_secret: str, *, token_ttl: int = 7200,
         return _answer_api(state, sub)
 
     _register_control(app, state)
+    register_event_control(app, state)  # /_fake/webhook: where TEMPLATESENDJOBFINISH goes
     return app
 
 

@@ -46,12 +46,14 @@ class FakeWeChatState:
         self._recent_tokens: deque[str] = deque(maxlen=2)
         self._stable_tokens: deque[str] = deque(maxlen=2)
         self.token_fetches = 0
+        self.boot = secrets.token_hex(6)  # tells a client that the stand-in restarted (its seq started over)
         self._ids = itertools.count(int(time.time()) * 1000)
         self._reset_data()
 
     def _reset_data(self) -> None:
         self.directory = Directory()
         self.menu: dict[str, Any] | None = None
+        self.conditional_menus: list[dict[str, Any]] = []  # oldest first, each with its menuid
         self.media: dict[str, dict[str, Any]] = {}
         self.qrcodes: dict[str, dict[str, Any]] = {}
         self.template_client_ids: dict[str, int] = {}
@@ -165,7 +167,7 @@ class FakeWeChatState:
             errors = Counter(c["path"] for c in self._calls if c.get("errcode") not in (0, None))
             return {
                 "total": len(self._calls), "last_seq": self._seq, "token_fetches": self.token_fetches,
-                "paths": dict(per_path), "errors": dict(errors),
+                "paths": dict(per_path), "errors": dict(errors), "boot": self.boot,
             }
 
     # ---- faults -------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import importlib
 
 from handlers.registry import router
 
-ROUTE_MODULES = ("topics", "meetings", "meeting_chair", "proxy", "polls", "questionnaires", "notices", "basic")
+ROUTE_MODULES = ("topics", "evaluation", "supervision", "meetings", "meeting_chair", "paperwork", "proxy", "polls",
+                 "questionnaires", "notices", "records", "basic", "menu_keys")
 _loaded = False
 
 

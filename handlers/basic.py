@@ -11,6 +11,7 @@ from handlers.context import Context
 from handlers.meetings import check_in_reply
 from handlers.normalize import strip_trailing
 from handlers.registry import router
+from handlers.understanding import not_understood, rewrite_opening
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ WELCOME = (
 
 # Sections of the short help, for people whose roles make the full list too long for one reply.
 SECTIONS = {"topics": "议题", "topic_review": "议题办理", "proxy": "代办", "polls": "投票", "poll_start": "投票",
-            "questionnaires": "问卷", "notices": "通知", "basic": "其他"}
-HELP_BUDGET_BYTES = 1500
+            "questionnaires": "问卷", "notices": "通知", "basic": "其他", "evaluation": "评价",
+            "supervision": "监督", "records": "履职"}
+HELP_BUDGET_BYTES = 1800  # under WeChat's 2048-byte passive reply; a villager's full list fits (1.6 KB)
 
 
 def _keyword(line: str) -> str:
@@ -35,10 +37,9 @@ def _keyword(line: str) -> str:
 
 def help_reply(ctx: Context, about: str = "") -> str:
     """Help built from the routes this user may use; short sections when the full list is too long."""
-    entries = router.help_entries(ctx)
     if about:
-        hits = [line for _, line in entries if _keyword(line) == about or line.startswith(about)]
-        return "\n".join(f"· {line}" for line in hits) if hits else f"没有“{about}”这个用法。发送“帮助”查看全部。"
+        return keyword_help(ctx, about)
+    entries = router.help_entries(ctx)
     head = "您可以发送：" if ctx.person.home_org_id else "您还没绑定村（社区），先发送“绑定 邀请码”。\n您可以发送："
     full = head + "\n" + "\n".join(f"· {line}" for _, line in entries)
     if len(full.encode("utf-8")) <= HELP_BUDGET_BYTES:
@@ -52,14 +53,34 @@ def help_reply(ctx: Context, about: str = "") -> str:
     return f"{head}\n{body}\n发送“帮助 关键词”看具体用法，例如：帮助 提议"
 
 
+def keyword_help(ctx: Context, about: str) -> str:
+    """帮助 <关键词>: the keyword's use, its other words, and who may send it (any keyword, listed or not)."""
+    route = router.keyword_route(about)
+    if route is None:
+        hits = [line for _, line in router.help_entries(ctx) if line.startswith(about)]
+        return "\n".join(f"· {line}" for line in hits) if hits else f"没有“{about}”这个用法。发送“帮助”查看全部。"
+    lines = [f"· {route.help or about}"]
+    others = [w for w in route.words if w != about and w.isalnum() and not w.isascii()]
+    if others:
+        lines.append("也可以写成：" + "、".join(others))
+    if not route.roles:
+        lines.append("谁可以用：所有人。")
+    elif router.allowed(ctx, route):
+        lines.append(f"谁可以用：{route.who}（您可以用）。")
+    else:
+        lines.append(f"谁可以用：{route.who}。您现在不能用。")
+    return "\n".join(lines)
+
+
 def _bind_reply(ctx: Context, invite: str) -> str:
     old = ctx.person.home_org
     org, changed = people.bind(ctx.db, ctx.person, invite, ctx.now, ctx.settings.rules, ctx.settings.tz)
     if not changed:
         return f"您已经绑定在“{org.name}”，不用重复绑定。"
+    ask = "" if ctx.person.real_name else "\n请发送“我叫 您的姓名”告诉大家怎么称呼您，例如：我叫 张三。"
     if old is not None:
-        return f"已改为绑定“{org.name}”（原来是“{old.name}”）。发送“帮助”看看能做什么。"
-    return f"绑定成功！您现在是“{org.name}”的一员。发送“帮助”看看能做什么。"
+        return f"已改为绑定“{org.name}”（原来是“{old.name}”）。发送“帮助”看看能做什么。{ask}"
+    return f"绑定成功！您现在是“{org.name}”的一员。发送“帮助”看看能做什么。{ask}"
 
 
 @router.keyword("绑定")
@@ -88,7 +109,7 @@ def whoami(ctx: Context, rest: str) -> str:
 @router.keyword("我叫", "姓名")
 def set_name(ctx: Context, rest: str) -> str:
     """我叫 姓名：告诉我们您的称呼（开会签到、代办时用）"""
-    name = names.check_display_name(ctx.db, ctx.person, rest)
+    name = names.check_display_name(ctx.db, ctx.person, strip_trailing(rest))
     ctx.person.real_name = name
     return f"好的，{name}，已记下您的称呼。"
 
@@ -99,7 +120,8 @@ def show_help(ctx: Context, rest: str) -> str:
     return help_reply(ctx, strip_trailing(rest).strip(" 。，,.!！?？"))
 
 
-router.fallback = lambda ctx: "没看懂这句话。\n" + help_reply(ctx)
+router.fallback = not_understood  # a short 没看懂 with this person's likely next steps
+router.rewrite = rewrite_opening  # "我想提议修桥" → "提议 修桥"
 
 
 @router.menu("HELP")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from domain.errors import InvalidInput
 from domain.meetings import agenda, attendance, confirm, floor, online
 from domain.orgs import people
+from domain.paperwork import opinions
 from domain.topics import refs as topic_refs
 from handlers.context import Context
 from handlers.registry import router
@@ -140,7 +141,9 @@ def close(ctx: Context, rest: str) -> str:
     """闭会：结束会议"""
     meeting = _meeting(ctx, rest)
     agenda.close(ctx.db, meeting, ctx.person, ctx.now)
-    return f"会议已结束：{meeting.title}。已通知参会人员。"
+    sent = opinions.send_at_close(ctx.db, meeting, ctx.now, ctx.settings.tz)  # R-RES-4: the list goes up
+    upper = f"协商意见建议清单已报送{sent.upper_org.name}。" if sent and sent.upper_org else ""
+    return f"会议已结束：{meeting.title}。已通知参会人员。{upper}"
 
 
 @router.keyword("网络协商", roles=(Role.CONVENOR,))

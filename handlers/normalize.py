@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
-_TRAILING = "。.!！~～"
+_TRAILING = "。.!！?？~～"  # speech recognition ends a sentence with "。", "！" or "？"
 # Chinese punctuation NFKC leaves alone but people type in place of ASCII.
 _PUNCT = str.maketrans({"、": ",", "，": ",", "；": ";", "：": ":", "（": "(", "）": ")", "“": '"', "”": '"'})
 
@@ -44,8 +44,8 @@ def original_tail(raw: str, rest: str) -> str | None:
 
 
 def strip_trailing(text: str) -> str:
-    """Drop sentence-final punctuation ("帮助。" → "帮助")."""
-    return text.rstrip(_TRAILING + " ")
+    """Drop sentence-final punctuation ("帮助。" → "帮助"; "?" alone stays: it is a keyword)."""
+    return text.rstrip(_TRAILING + " ") or text
 
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -10,7 +10,7 @@ from domain.errors import DomainError
 from domain.notices import broadcasts as notices
 from domain.notices import delivery_results, mass_send
 from domain.notices.delivery_report import delivery_report, report_text
-from domain.notices.texts import fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
+from domain.notices.texts import display_title, fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
 from domain.orgs.tree import BINDABLE_KINDS, find_by_invite
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
@@ -24,7 +24,6 @@ DIALOG = "broadcast"
 YES_WORDS = {"确认", "确定", "发布", "是", "好", "yes", "YES", "y", "Y"}
 LIST_LIMIT = 10
 SCENE_BODY_CHARS = 300
-AUDIENCE_LABELS = {Audience.FOLLOWERS.value: "全体关注者", Audience.MEMBERS.value: "议事会成员"}
 
 
 def _as_typed(ctx: Context, keyword: str, rest: str) -> str:
@@ -40,13 +39,11 @@ def _preview(ctx: Context, keyword: str, rest: str, audience: Audience) -> str:
     preview = notices.preview_broadcast(ctx.db, person=ctx.person, org=org, text=_as_typed(ctx, keyword, rest),
                                         now=ctx.now, settings=ctx.settings, audience=audience)
     set_state(ctx, DialogState(DIALOG, "confirm", {"preview": preview.to_dict(), "token": secrets.token_hex(8)}))
-    unreachable = preview.total - preview.reachable
     lines = [
         f"将以“{preview.org_name}”名义发布通知：",
         f"【{preview.title}】",
         shorten(preview.text, 200),
-        f"接收：{AUDIENCE_LABELS[preview.audience]} {preview.reachable} 人"
-        + (f"（另有 {unreachable} 人没有关注公众号，收不到推送）" if unreachable else ""),
+        f"接收：{preview.audience_words}",
         f"公示：{preview.public_days} 天，至{fmt_until(preview.public_until, ctx.settings.tz)}",
         "回复“确认”发布，回复“取消”放弃。",
     ]
@@ -55,7 +52,7 @@ def _preview(ctx: Context, keyword: str, rest: str, audience: Audience) -> str:
 
 @router.keyword("发布通知", roles=(Role.CONVENOR,))
 def broadcast(ctx: Context, rest: str) -> str:
-    """发布通知 内容：向全体关注者发通知（先预览，回复确认才发）"""
+    """发布通知 内容：向全村（社区）群众发通知（先预览，回复确认才发）"""
     return _preview(ctx, "发布通知", rest, Audience.FOLLOWERS)
 
 
@@ -75,7 +72,7 @@ def confirm_broadcast(ctx: Context, text: str, state: DialogState) -> str:
                                        settings=ctx.settings, token=state.data["token"])
     clear_state(ctx)
     ref = notice_ref(notice, notice.org)
-    return (f"已发布：通知 {ref}。正在推送给 {preview.reachable} 人，一般几分钟内送达。\n"
+    return (f"已发布：通知 {ref}。正在通知 {preview.reachable} 人，一般几分钟内送达。\n"
             f"发送“送达 {ref}”查看送达情况；村民发送“通知”也能随时看到。")
 
 
@@ -93,7 +90,7 @@ def show_notices(ctx: Context, rest: str) -> str:
     lines = [f"正在公示的通知（{len(found)} 条）：" if found else "现在没有正在公示的通知。"]
     for notice, org in found[:LIST_LIMIT]:
         until = fmt_until(notice.public_until, tz) if notice.public_until else ""
-        lines.append(f"{notice_ref(notice, org)}．{notice.kind.label}：{shorten(notice.title, 24)}（至{until}）")
+        lines.append(f"{notice_ref(notice, org)}．{notice.kind.label}：{shorten(display_title(notice), 24)}（至{until}）")
     if len(found) > LIST_LIMIT:
         lines.append(f"……另有 {len(found) - LIST_LIMIT} 条较早的通知。")
     if personal:
@@ -117,7 +114,7 @@ def withdraw(ctx: Context, rest: str) -> str:
     found, org = notices.convenor_notice(ctx.db, ctx.person, rest)
     notice = notices.close_notice(ctx.db, person=ctx.person, org=org, seq=found.seq, now=ctx.now,
                                   settings=ctx.settings)
-    return f"已撤下通知 {notice_ref(notice, org)}，还没发出的不再发送。已经收到的人仍能看到撤回前的消息。"
+    return f"已撤回通知 {notice_ref(notice, org)}，还没发出的不再发送。已经收到的人仍能看到撤回前的消息。"
 
 
 @router.event("templatesendjobfinish")

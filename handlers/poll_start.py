@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.errors import InvalidInput
+from domain.notices.reach import reach
 from domain.votes.answers import parse_deadline
-from domain.votes.audience import audience_label
 from domain.votes.poll_create import (
     PollDraft,
-    audience_size,
     check_draft,
     convenor_org,
     create_poll,
@@ -83,14 +82,13 @@ def _draft_from(data: dict[str, object]) -> PollDraft:
 
 
 def _preview(ctx: Context, org: Organisation, draft: PollDraft) -> str:
-    reach = audience_size(ctx.db, org, draft.audience)
     most = len(draft.options) if draft.multiple else 1
     lines = [f"请核对这次投票（{org.name}）：", draft.question]
     lines += [f"{i}. {label}" for i, label in enumerate(draft.options, start=1)]
     lines.append(rules_text(draft.multiple, most, draft.anonymous, draft.closes_at, ctx.settings.tz))
     if draft.hide_results:
         lines.append("结束前不公布票数。")
-    lines.append(f"可以投票的：{audience_label(org, draft.audience)}，共 {reach} 人。")
+    lines.append(f"可以投票的：{reach(ctx.db, org, draft.audience).words}。")
     lines.append("回复“确认”发起并通知大家；回复“取消”放弃。")
     return "\n".join(lines)
 
@@ -118,7 +116,7 @@ def confirm(ctx: Context, text: str, state: DialogState) -> str:
         return "这个组织已经不存在了，投票没有发起。"
     poll = create_poll(ctx.db, org, _draft_from(state.data), actor=ctx.person, now=ctx.now,
                        settings=ctx.settings.polls, tz=ctx.settings.tz)
-    reach = audience_size(ctx.db, org, poll.audience)
-    return (f"已发起投票 {poll.number}：{poll.question}\n正在通知 {reach} 人。"
+    told = reach(ctx.db, org, poll.audience).reachable
+    return (f"已发起投票 {poll.number}：{poll.question}\n正在通知 {told} 人。"
             f"大家回复“投票 {poll.number} 选项数字”即可投票。\n"
             f"发“结果 {poll.number}”看票数，发“结束投票 {poll.number}”可提前结束。")

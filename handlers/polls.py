@@ -20,7 +20,7 @@ from domain.votes.answers import format_local, parse_choices
 from domain.votes.audience import audience_label, is_in
 from domain.votes.ballot_box import box_for
 from domain.votes.poll_create import rules_line
-from domain.votes.receipts import check_receipt
+from domain.votes.receipts import FINGERPRINT_SHOWN, check_receipt, short_fingerprint
 from domain.votes.tally import PollPhase, chart_media_id, count_votes, option_lines, phase, results_text
 from handlers.context import Context
 from handlers.proxy import acting_villager
@@ -141,18 +141,21 @@ def verify(ctx: Context, rest: str) -> str:
     check = check_receipt(ctx.db, poll, receipt, box_for(ctx.settings))
     if check is None:
         return f"投票 {poll.number} 里没有回执 {receipt.strip().upper()}。请核对回执（8 位字母数字，不含 0、O、1、I）。"
-    if ctx.settings.polls.verify_shows_choice:
-        chosen = "；".join(f"{n}. {label}" for n, label in zip(check.choices, check.labels, strict=True))
-        lines = [f"回执 {check.receipt} 已计入投票 {poll.number}：{chosen}。"]
-    else:
-        lines = [f"回执 {check.receipt} 已计入投票 {poll.number}，按投票时选的计入。",
-                 "为防止有人买票，这里不显示选了什么；投票成功时的回复里有您选的。"]
+    shows_choice = ctx.settings.polls.verify_shows_choice
     if check.tally_hash:
-        lines.append(f"计票指纹：{check.tally_hash}")
-        if ctx.settings.polls.verify_shows_choice:
-            lines.append(f"公开的计票清单里有这一行：{check.receipt} {','.join(str(c) for c in check.choices)}")
+        lines = [f"您的回执已核对：您这一票已计入投票 {poll.number} 的结果，共 {check.ballots} 人投票。"]
     else:
-        lines.append("投票结束后会公布计票指纹，到时可以再核验。")
+        lines = [f"您的回执已核对：您这一票已计入投票 {poll.number}。投票结束后会公布结果，到时可以再核验。"]
+    if shows_choice:
+        lines.append("您选的是：" + "；".join(f"{n}. {label}" for n, label in zip(check.choices, check.labels,
+                                                                                  strict=True)) + "。")
+    else:
+        lines.append("为防止有人买票，这里不显示选了什么；投票成功时的回复里有您选的。")
+    if check.tally_hash:
+        if shows_choice:
+            lines.append(f"公开的计票清单里有这一行：{check.receipt} {','.join(str(c) for c in check.choices)}")
+        lines.append(f"计票指纹 {short_fingerprint(check.tally_hash)}（前 {FINGERPRINT_SHOWN} 位，"
+                     "和结果公告里的对得上，说明计票清单没被改过）")
     return PrivateText("\n".join(lines))
 
 

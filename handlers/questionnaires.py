@@ -114,7 +114,7 @@ def questionnaire(ctx: Context, rest: str) -> str:
     return head + "\n\n" + _ask(ctx, q, response, position, mode)
 
 
-@router.step(DIALOG, "answer")
+@router.step(DIALOG, "answer", answers=("问卷", "同意", "反对", "弃权"))  # 问卷: restart; the rest: plain answers
 def on_answer(ctx: Context, text: str, state: DialogState) -> str:
     """回答问卷的一道题"""
     q = ctx.db.get(Questionnaire, int(state.data["q"]))

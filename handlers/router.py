@@ -10,7 +10,7 @@ from typing import Any
 
 from domain.errors import PermissionDenied
 from handlers.context import Context
-from handlers.dialogs import CANCEL_WORDS, DialogState, clear_state, get_state, user_lock
+from handlers.dialogs import CANCEL_WORDS, DialogState, clear_state, get_state, set_state, user_lock
 from handlers.normalize import strip_trailing
 from models import Role
 
@@ -19,6 +19,22 @@ logger = logging.getLogger(__name__)
 Reply = Any  # str | ImageReply | None
 Handler = Callable[..., Reply]
 StepHandler = Callable[[Context, str, DialogState], Reply]
+
+MENU_KEY_PREFIX = "KW_"  # a menu CLICK key "KW_我的议题" runs the keyword 我的议题 (bot/menu.py builds them)
+LEAVE_KEY = "_leave"  # in a dialog's data: the keyword typed inside it, while we ask whether to leave
+LEAVE_YES = {"是", "是的", "离开", "对", "好", "好的", "要", "嗯"}
+LEAVE_NO = {"否", "不", "不是", "继续", "不离开", "不要", "接着填"}
+# What a person is doing in each dialog, for "您正在填写议题。要离开吗？"
+DIALOG_LABELS = {"propose": "填写议题", "proxy": "选择代办的村民", "broadcast": "发布通知",
+                 "questionnaire": "填写问卷", "poll_start": "发起投票"}
+
+
+def roles_label(roles: tuple[Role, ...]) -> str:
+    """Who holds one of these roles, in words: "党组织审核人或政协专委会" ('' for everyone)."""
+    labels = list(dict.fromkeys(role.label for role in roles))
+    if len(labels) <= 1:
+        return "".join(labels)
+    return "、".join(labels[:-1]) + "或" + labels[-1]
 
 
 def _raw(message: Any, name: str) -> str:
@@ -54,6 +70,16 @@ class Route:
         """The first line of the handler's docstring."""
         return (self.func.__doc__ or "").strip().splitlines()[0] if self.func.__doc__ else ""
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The keywords of a keyword route (none for other kinds)."""
+        return tuple(self.patterns) if self.kind == "keyword" else ()
+
+    @property
+    def who(self) -> str:
+        """Who may use the route, in words ("所有人" when it needs no role)."""
+        return roles_label(self.roles) or "所有人"
+
 
 @dataclass
 class Router:
@@ -63,6 +89,9 @@ class Router:
     steps: dict[tuple[str, str], StepHandler] = field(default_factory=dict)
     fallback: Handler | None = None
     role_check: Callable[[Context, tuple[Role, ...]], bool] | None = None
+    menu_fallback: Handler | None = None  # a menu key no route knows (an old menu still on a phone)
+    rewrite: Callable[[str], str] | None = None  # natural openings ("我想提议修桥") to keyword text
+    step_answers: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     # ---- registration -------------------------------------------------------------------------
     def _add(self, kind: str, patterns: tuple[Any, ...], roles: tuple[Role, ...], hidden: bool) -> Callable:
@@ -92,11 +121,13 @@ class Router:
         """Match non-text messages by type (image, location, …)."""
         return self._add("msgtype", types, (), True)
 
-    def step(self, dialog: str, step: str) -> Callable[[StepHandler], StepHandler]:
-        """Register the handler of one dialog step."""
+    def step(self, dialog: str, step: str, answers: tuple[str, ...] = ()) -> Callable[[StepHandler], StepHandler]:
+        """Register the handler of one dialog step; ``answers``: keywords the step takes as answers itself."""
 
         def decorator(func: StepHandler) -> StepHandler:
             self.steps[(dialog, step)] = func
+            if answers:
+                self.step_answers[(dialog, step)] = frozenset(answers)
             return func
 
         return decorator
@@ -124,7 +155,8 @@ class Router:
             return self._dispatch_text(ctx)
 
     def _dispatch_step(self, ctx: Context, state: DialogState) -> Reply:
-        if strip_trailing(ctx.text) in CANCEL_WORDS:
+        bare = strip_trailing(ctx.text)
+        if bare in CANCEL_WORDS:
             clear_state(ctx)
             return "已退出。需要时发送“帮助”查看用法。"
         handler = self.steps.get((state.name, state.step))
@@ -132,40 +164,96 @@ class Router:
             logger.warning("dialog step %s/%s has no handler; clearing", state.name, state.step)
             clear_state(ctx)
             return self._dispatch_text(ctx)
-        return handler(ctx, ctx.text, state)
+        doing = DIALOG_LABELS.get(state.name, "办理")
+        leaving = state.data.get(LEAVE_KEY)
+        if leaving is not None:  # we asked whether to leave the dialog for a keyword
+            kept = {k: v for k, v in state.data.items() if k != LEAVE_KEY}
+            if bare in LEAVE_YES:
+                clear_state(ctx)
+                ctx.text = str(leaving)
+                return self._dispatch_text(ctx)
+            if bare in LEAVE_NO:
+                set_state(ctx, DialogState(state.name, state.step, kept))
+                return f"好的，接着{doing}。请回答上面的问题（回复“取消”可以退出）。"
+            if not self.is_keyword_text(ctx.text):
+                return f"请回复“是”离开（去办“{leaving}”），或回复“否”接着{doing}。"
+        elif not self.is_keyword_text(ctx.text, self.step_answers.get((state.name, state.step), frozenset())):
+            return handler(ctx, ctx.text, state)
+        set_state(ctx, DialogState(state.name, state.step, {**state.data, LEAVE_KEY: ctx.text}))
+        return f"您正在{doing}。要离开去办“{bare}”吗？\n回复“是”离开，回复“否”接着{doing}。"
 
-    def _dispatch_text(self, ctx: Context) -> Reply:
-        text = ctx.text
+    def is_keyword_text(self, text: str, answers: frozenset[str] = frozenset()) -> bool:
+        """Whether text is a listed keyword (alone or followed by a space) a dialog step should not take as an answer."""
+        bare = strip_trailing(text)
+        if bare in answers or any(text.startswith(word + " ") for word in answers):
+            return False
+        return any(bare == word or text.startswith(word + " ")
+                   for route in self.routes if route.kind == "keyword" and not route.hidden for word in route.patterns)
+
+    def match(self, text: str) -> tuple[Route, Any] | None:
+        """The route a text would reach and what its handler gets (the rest, or the regex match)."""
         bare = strip_trailing(text)
         prefix_hits: list[tuple[int, Route, str]] = []
         for route in self.routes:
             if route.kind == "keyword":
                 for word in route.patterns:
                     if bare == word or text.startswith(word + " "):
-                        return self._call(ctx, route, text[len(word):].strip())
+                        return route, text[len(word):].strip()
                     if len(word) >= 2 and text.startswith(word):
                         prefix_hits.append((len(word), route, text[len(word):].strip()))
             elif route.kind == "regex":
                 match = route.patterns[0].fullmatch(text)
                 if match:
-                    return self._call(ctx, route, match)
+                    return route, match
         if prefix_hits:
             _, route, rest = max(prefix_hits, key=lambda hit: hit[0])
-            return self._call(ctx, route, rest)
+            return route, rest
+        return None
+
+    def keyword_route(self, word: str) -> Route | None:
+        """The keyword route one word names (hidden ones too), or None."""
+        return next((r for r in self.routes if r.kind == "keyword" and word in r.patterns), None)
+
+    def may_send(self, ctx: Context, text: str) -> bool:
+        """Whether this sender may send this text now: its first word is a keyword of a route they may use."""
+        route = self.keyword_route(strip_trailing(text).split(" ", 1)[0])
+        return route is not None and self.allowed(ctx, route)
+
+    def _dispatch_text(self, ctx: Context) -> Reply:
+        text = self.rewrite(ctx.text) if self.rewrite else ctx.text
+        found = self.match(text)
+        if found is not None:
+            return self._call(ctx, found[0], found[1], typed=text)
         return self.fallback(ctx) if self.fallback else None
 
     def _dispatch_event(self, ctx: Context) -> Reply:
         event = (getattr(ctx.message, "event", "") or _raw(ctx.message, "Event")).lower()
         if event == "click":
-            key = getattr(ctx.message, "key", "")
+            key = getattr(ctx.message, "key", "") or ""
             for route in self.routes:
                 if route.kind == "menu" and key in route.patterns:
                     return self._call(ctx, route)
+            return self._dispatch_menu_keyword(ctx, key)
         for route in self.routes:
             if route.kind == "event" and event in route.patterns:
                 return route.func(ctx)
         logger.info("unhandled event %s", event)
         return None
+
+    def _dispatch_menu_keyword(self, ctx: Context, key: str) -> Reply:
+        """A menu key ``KW_<keyword>`` acts as if the keyword were typed alone; any other key gets the menu fallback."""
+        word = key[len(MENU_KEY_PREFIX):] if key.startswith(MENU_KEY_PREFIX) else ""
+        route = self.keyword_route(word) if word else None
+        if route is None:
+            logger.info("menu key without a handler: %r", key[:128])
+            return self.menu_fallback(ctx) if self.menu_fallback else None
+        ctx.text = word
+        if get_state(ctx) is not None:
+            with user_lock(ctx):  # inside a dialog a tap is like typing the keyword: asked whether to leave
+                state = get_state(ctx)
+                if state is not None:
+                    return self._dispatch_step(ctx, state)
+        return self._call(ctx, route, "", typed=word)
 
     def _dispatch_type(self, ctx: Context, msg_type: str) -> Reply:
         for route in self.routes:
@@ -173,9 +261,11 @@ class Router:
                 return route.func(ctx)
         return None
 
-    def _call(self, ctx: Context, route: Route, *args: Any) -> Reply:
+    def _call(self, ctx: Context, route: Route, *args: Any, typed: str = "") -> Reply:
         if not self.allowed(ctx, route):
-            raise PermissionDenied()
+            example = strip_trailing(typed) if route.kind == "keyword" and typed else ""
+            sent = f"发送“{example}”" if example else "做这件事"
+            raise PermissionDenied(f"您没有这项权限：需要{route.who}{sent}。")
         return route.func(ctx, *args)
 
     def help_lines(self, ctx: Context) -> list[str]:

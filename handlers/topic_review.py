@@ -1,7 +1,7 @@
 """Keywords for convenors and party reviewers: 待审, 筛选, 报审, 通过, 退回, 调研, 安排会议, 议题清单.
 
 A number alone (7 or 2026-007) is looked up among the organisations where the sender holds the
-role; a township reviewer may also name a village's topic as <org-code>/2026-007.
+role; a township reviewer names a village's topic with the village's name: 东风村2026-007 (see domain/topics/refs.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from datetime import timedelta
 from domain.errors import InvalidInput
 from domain.meetings import schedule as meetings
 from domain.orgs import people
+from domain.paperwork import feedback as result_feedback
+from domain.paperwork import opinions
 from domain.topics import feedback as topic_feedback
 from domain.topics import operations as topics
 from domain.topics import queries as topic_queries
@@ -50,12 +52,14 @@ def _need(rest: str, usage: str) -> tuple[str, str]:
     return topic_refs.split_ref(rest)
 
 
-@router.keyword("待审", "待办", roles=(Role.CONVENOR, *REVIEWER_ROLES))
+@router.keyword("待审", "待办", roles=(Role.CONVENOR, *REVIEWER_ROLES, Role.UPPER_OFFICE, Role.DEPARTMENT))
 def awaiting(ctx: Context, rest: str) -> str:
     """待审：列出等我处理的议题"""
     todos = topic_queries.awaiting(ctx.db, ctx.person)
+    received = opinions.inbox_lines(ctx.db, ctx.person)  # R-RES-4: opinion lists sent up to this office
+    received += result_feedback.awaiting_lines(ctx.db, ctx.person, ctx.settings.topics.list_limit)  # and feedback due
     if not todos:
-        return "现在没有等您处理的议题。"
+        return "\n".join(received) if received else "现在没有等您处理的议题。"
     qualified = len({t.topic.org_id for t in todos}) > 1
     limit = ctx.settings.topics.list_limit
     lines = [f"等您处理的议题（{len(todos)} 个）："]
@@ -63,19 +67,20 @@ def awaiting(ctx: Context, rest: str) -> str:
         topic = todo.topic
         ref = topic.ref if qualified else topic.number
         lines.append(f"· {topic.org.name} {topic.number} {short_title(topic)}（{topic.state.label}）"
-                     f"\n  发送：{todo.hint.format(ref=ref)}")
+                     + (f"\n  来自：{todo.origin}" if todo.origin else "")
+                     + f"\n  发送：{todo.hint.format(ref=ref)}")
     if len(todos) > limit:
         lines.append(f"还有 {len(todos) - limit} 个，处理完这些再发送“待审”。")
-    return "\n".join(lines)
+    return "\n".join(lines + received)
 
 
 @router.keyword("筛选", roles=(Role.CONVENOR,))
 def screen(ctx: Context, rest: str) -> str:
     """筛选 编号 方式：开始筛选（问卷调查、直接对话、小组协商、听证、网络投票）"""
-    ref, tail = _need(rest, "请发送“筛选 编号 方式”，例如：筛选 7 问卷调查。方式：问卷调查、直接对话、小组协商、听证、网络投票。")
+    ref, tail = _need(rest, "请发送“筛选 编号 方式”，例如：筛选 2026-007 问卷调查。方式：问卷调查、直接对话、小组协商、听证、网络投票。")
     word = next((w for w in sorted(METHOD_WORDS, key=len, reverse=True) if tail.startswith(w)), None)
     if word is None:
-        raise InvalidInput("请写上筛选方式：问卷调查、直接对话、小组协商、听证、网络投票。例如：筛选 7 问卷调查。")
+        raise InvalidInput("请写上筛选方式：问卷调查、直接对话、小组协商、听证、网络投票。例如：筛选 2026-007 问卷调查。")
     topic = _convenor_topic(ctx, ref, S.REGISTERED)
     method = METHOD_WORDS[word]
     topics.screen(ctx.db, topic, ctx.person, ctx.now, method, tail[len(word):].strip())
@@ -86,7 +91,7 @@ def screen(ctx: Context, rest: str) -> str:
 @router.keyword("报审", roles=(Role.CONVENOR,))
 def submit(ctx: Context, rest: str) -> str:
     """报审 编号：筛选后报党组织审核"""
-    ref, note = _need(rest, "请发送“报审 编号”，例如：报审 7。")
+    ref, note = _need(rest, "请发送“报审 编号”，例如：报审 2026-007。")
     topic = _convenor_topic(ctx, ref, S.SCREENING, S.RETURNED)
     topics.submit(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
     return f"议题 {topic.number} 已报{topic.org.name}党组织审核，审核结果会通知您。"
@@ -95,7 +100,7 @@ def submit(ctx: Context, rest: str) -> str:
 @router.keyword("通过", "批准", roles=REVIEWER_ROLES)
 def approve(ctx: Context, rest: str) -> str:
     """通过 编号：党组织审核通过（或镇党委批准）议题"""
-    ref, note = _need(rest, "请发送“通过 编号”，例如：通过 7。发送“待审”查看等您审核的议题。")
+    ref, note = _need(rest, "请发送“通过 编号”，例如：通过 2026-007。发送“待审”查看等您审核的议题。")
     topic = _reviewer_topic(ctx, ref)
     event = topics.approve(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
     if event.action == "review" and topic.org.kind is OrgKind.CPPCC_SECTOR:
@@ -110,9 +115,9 @@ def approve(ctx: Context, rest: str) -> str:
 @router.keyword("退回", roles=REVIEWER_ROLES)
 def return_topic(ctx: Context, rest: str) -> str:
     """退回 编号 理由：把议题退回召集人修改"""
-    ref, reason = _need(rest, "请发送“退回 编号 理由”，例如：退回 7 涉及范围不清，请写明路段。")
+    ref, reason = _need(rest, "请发送“退回 编号 理由”，例如：退回 2026-007 涉及范围不清，请写明路段。")
     if not reason:
-        raise InvalidInput("退回要写明理由，例如：退回 7 涉及范围不清，请写明路段。")
+        raise InvalidInput("退回要写明理由，例如：退回 2026-007 涉及范围不清，请写明路段。")
     topic = _reviewer_topic(ctx, ref)
     topics.return_topic(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, reason))
     return f"已退回 {topic.org.name} 议题 {topic.number}，理由会告诉召集人和提议人。"
@@ -121,9 +126,9 @@ def return_topic(ctx: Context, rest: str) -> str:
 @router.keyword("调研", roles=(Role.CONVENOR,))
 def research(ctx: Context, rest: str) -> str:
     """调研 编号 调研情况：登记调研（政策、实情、各方意愿）"""
-    ref, note = _need(rest, "请发送“调研 编号 调研情况”，例如：调研 7 走访 30 户，28 户同意修路。")
+    ref, note = _need(rest, "请发送“调研 编号 调研情况”，例如：调研 2026-007 走访 30 户，28 户同意修路。")
     if not note:
-        raise InvalidInput("请写上调研情况（政策、实情、各方意愿），例如：调研 7 走访 30 户，28 户同意修路。")
+        raise InvalidInput("请写上调研情况（政策、实情、各方意愿），例如：调研 2026-007 走访 30 户，28 户同意修路。")
     topic = _convenor_topic(ctx, ref, S.APPROVED)
     topics.research(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
     days = ctx.settings.rules.topic_notice_days
@@ -136,7 +141,7 @@ def research(ctx: Context, rest: str) -> str:
 def schedule(ctx: Context, rest: str) -> str:
     """安排会议 编号 日期 时间 地点：安排协商会议并公示"""
     days = ctx.settings.rules.topic_notice_days
-    ref, tail = _need(rest, f"请发送“安排会议 编号 日期 时间 地点”，例如：安排会议 7 12月1日 9:00 村委会议室。"
+    ref, tail = _need(rest, f"请发送“安排会议 编号 日期 时间 地点”，例如：安排会议 2026-007 12月1日 9:00 村委会议室。"
                             f"会议要在 {days} 天以后（先公示）。")
     starts_at, place = parse_when(tail, ctx.now, ctx.settings.tz)
     place = as_typed(ctx, place)
@@ -156,10 +161,13 @@ def topic_list(ctx: Context, rest: str) -> str:
     found = topic_queries.list_topics(ctx.db, orgs, open_only=True)
     if not found:
         return "现在没有正在办理的议题。"
+    sent = topic_queries.routes_into(ctx.db, own)  # R-RES-5: marked with where they came from
     limit = ctx.settings.topics.list_limit
     newest = sorted(found, key=lambda t: t.id, reverse=True)[:limit]
     lines = [f"正在办理的议题（{len(found)} 个，最新的 {len(newest)} 个）："]
-    lines += [f"· {t.org.name} {t.number} {short_title(t)}：{t.state.label}" for t in newest]
-    lines.append(f"发送“议题 {newest[0].ref}”查看详情。")
+    lines += [f"· {t.org.name} {t.number} {short_title(t)}：{t.state.label}"
+              + (f"（{sent[t.id].from_org.name}{sent[t.id].kind.label}）" if t.id in sent else "") for t in newest]
+    several = len({t.org_id for t in newest}) > 1
+    lines.append(f"发送“议题 {newest[0].ref if several else newest[0].number}”查看详情。")
     return "\n".join(lines)
 

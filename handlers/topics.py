@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domain.errors import NotFound
 from domain.orgs import people
+from domain.paperwork import feedback as result_feedback
 from domain.topics import audit
 from domain.topics import operations as topics
 from domain.topics import queries as topic_queries
@@ -39,7 +40,7 @@ def _registered(ctx: Context, topic: Topic, agent: Person | None) -> str:
 
 
 def _short_ref(topic: Topic) -> str:
-    return str(topic.seq) if topic.org.kind.level == "grassroots" else topic.ref
+    return _full_ref(topic)  # one form in every reply: 2026-007 (a township's topic: 幸福镇2026-007)
 
 
 def _full_ref(topic: Topic) -> str:
@@ -172,6 +173,7 @@ def show_topic(ctx: Context, rest: str) -> str:
     limit = ctx.settings.topics.timeline_limit
     lines.append("进展：" + (f"（前面还有 {len(events) - limit} 条）" if len(events) > limit else ""))
     lines += timeline(ctx.db, topic, events[-limit:], ctx.settings.tz, private=not close)
+    lines += result_feedback.lines(ctx.db, topic)  # R-RES-4: the department's result feedback list
     lines.append(f"下一步：{waiting(topic.state, ctx.settings.rules.topic_notice_days)}")
     return "\n".join(lines)
 
@@ -189,4 +191,7 @@ def withdraw(ctx: Context, rest: str) -> str:
     return f"议题 {topic.number} 已撤回，不再办理。"
 
 
-from handlers import topic_review  # noqa: E402,F401  (registers the convenor and reviewer keywords)
+from handlers import (  # noqa: E402  (registering keywords)
+    topic_results,  # noqa: F401  (确认结果, 落实, 上报 and the other routes)
+    topic_review,  # noqa: F401  (the convenor and reviewer keywords)
+)

@@ -1,6 +1,7 @@
 """Tables (SQLAlchemy 2.0 typed models); importing this registers all of them."""
 
 from models.base import Base
+from models.evaluation import Evaluation, EvaluationAspect, EvaluationKind
 from models.inbound import InboundMessage, SeenNonce
 from models.meetings import (
     AgendaStep,
@@ -16,6 +17,7 @@ from models.meetings import (
 )
 from models.orgs import Organisation, OrgKind, PlatformKind
 from models.outbox import Audience, Delivery, DeliveryStatus, Notice, NoticeKind
+from models.paperwork import OpinionList, TopicFeedback
 from models.people import Person, Role, RoleGrant
 from models.polls import Poll, PollBallot, PollKind, PollOption, PollVoter
 from models.questionnaires import (
@@ -26,6 +28,16 @@ from models.questionnaires import (
     QuestionnaireInvitee,
     QuestionnaireResponse,
 )
+from models.records import (
+    CouncilTerm,
+    Platform,
+    PlatformLiaison,
+    PlatformStop,
+    PlatformVillage,
+    SixHaveEntry,
+    TrainingRecord,
+)
+from models.routes import RouteKind, TopicRoute
 from models.topics import Topic, TopicCosigner, TopicEvent, TopicSource, TopicState
 
 __all__ = [
@@ -34,6 +46,9 @@ __all__ = [
     "Base",
     "Delivery",
     "DeliveryStatus",
+    "Evaluation",
+    "EvaluationAspect",
+    "EvaluationKind",
     "InboundMessage",
     "AgendaStep",
     "Meeting",
@@ -46,6 +61,7 @@ __all__ = [
     "MeetingStatus",
     "Notice",
     "NoticeKind",
+    "OpinionList",
     "OrgKind",
     "Organisation",
     "Person",
@@ -61,12 +77,22 @@ __all__ = [
     "QuestionnaireAnswer",
     "QuestionnaireInvitee",
     "QuestionnaireResponse",
+    "CouncilTerm",
+    "Platform",
+    "PlatformLiaison",
+    "PlatformStop",
+    "PlatformVillage",
+    "SixHaveEntry",
+    "TrainingRecord",
     "Role",
     "RoleGrant",
+    "RouteKind",
     "SeenNonce",
     "Topic",
     "TopicCosigner",
     "TopicEvent",
+    "TopicFeedback",
+    "TopicRoute",
     "TopicSource",
     "TopicState",
 ]

@@ -13,6 +13,7 @@ from models.base import Base, CreatedAt, enum_type
 class OrgKind(enum.StrEnum):
     """What an organisation is; decides its level in the tree."""
 
+    CITY_OFFICE = "city_office"  # 市领导小组办公室: the top of escalation (R-RES-5)
     COUNTY_OFFICE = "county_office"  # 县区领导小组办公室
     TOWNSHIP = "township"  # 镇
     STREET = "street"  # 街道
@@ -24,7 +25,9 @@ class OrgKind(enum.StrEnum):
 
     @property
     def level(self) -> str:
-        """county, township or grassroots (village level)."""
+        """city, county, township or grassroots (village level)."""
+        if self is OrgKind.CITY_OFFICE:
+            return "city"
         if self is OrgKind.COUNTY_OFFICE:
             return "county"
         if self in (OrgKind.TOWNSHIP, OrgKind.STREET, OrgKind.PARK, OrgKind.CPPCC_SECTOR):
@@ -38,6 +41,7 @@ class OrgKind(enum.StrEnum):
 
 
 ORG_KIND_LABELS = {
+    OrgKind.CITY_OFFICE: "市办公室",
     OrgKind.COUNTY_OFFICE: "县区办公室",
     OrgKind.TOWNSHIP: "镇",
     OrgKind.STREET: "街道",

@@ -24,12 +24,15 @@ class Role(enum.StrEnum):
     UPPER_OFFICE = "upper_office"  # 上级办公室
     GRID_WORKER = "grid_worker"  # 网格员/村干部 (代办)
     CPPCC_COMMITTEE = "cppcc_committee"  # 政协相关专委会: first review of CPPCC sector topics (L-三(二))
+    DEPARTMENT = "department"  # 承办部门: returns the result feedback list (R-RES-4, L-三(七))
 
     @property
     def label(self) -> str:
         """The Chinese name of the role."""
         return ROLE_LABELS[self]
 
+
+UNNAMED = "村民"  # the neutral name of a follower who has not said theirs (我叫 姓名): 村民12
 
 ROLE_LABELS = {
     Role.MEMBER: "议事会成员",
@@ -41,6 +44,7 @@ ROLE_LABELS = {
     Role.UPPER_OFFICE: "上级办公室",
     Role.GRID_WORKER: "网格员",
     Role.CPPCC_COMMITTEE: "政协专委会",
+    Role.DEPARTMENT: "承办部门",
 }
 
 
@@ -69,12 +73,12 @@ class Person(CreatedAt, Base):
 
     @property
     def display_name(self) -> str:
-        """The name shown to others: real name, nickname or a masked openid."""
+        """The name shown to others: real name, nickname, else 村民 and a short number (their id: stable, no openid)."""
         if self.real_name:
             return self.real_name
         if self.nickname:
             return self.nickname
-        return f"微信用户{(self.openid or '')[-4:]}"
+        return f"{UNNAMED}{self.id or ''}"
 
 
 class RoleGrant(CreatedAt, Base):

@@ -28,6 +28,7 @@ class TopicState(enum.StrEnum):
     CONSENSUS = "consensus"  # 达成共识
     BASIC_CONSENSUS = "basic_consensus"  # 基本达成共识
     NO_CONSENSUS = "no_consensus"  # 未达成共识
+    CONFIRMED = "confirmed"  # 结果已确认 (same-level party organisation, R-RES-1); filed upward at once
     IMPLEMENTING = "implementing"  # 落实中
     IMPLEMENTED = "implemented"  # 已落实
     EVALUATED = "evaluated"  # 已评价
@@ -52,6 +53,7 @@ TOPIC_STATE_LABELS = {
     TopicState.CONSENSUS: "达成共识",
     TopicState.BASIC_CONSENSUS: "基本达成共识",
     TopicState.NO_CONSENSUS: "未达成共识",
+    TopicState.CONFIRMED: "结果已确认",
     TopicState.IMPLEMENTING: "落实中",
     TopicState.IMPLEMENTED: "已落实",
     TopicState.EVALUATED: "已评价",
@@ -150,8 +152,8 @@ class Topic(CreatedAt, Base):
 
     @property
     def ref(self) -> str:
-        """The number qualified by the organisation code (``demo-v1/2026-007``)."""
-        return f"{self.org.code}/{self.number}"
+        """The number qualified by the organisation's name, as a villager types it (``东风村2026-007``)."""
+        return f"{self.org.name}{self.number}"
 
 
 class TopicCosigner(CreatedAt, Base):

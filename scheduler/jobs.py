@@ -67,7 +67,7 @@ def _sweep(sweep: Callable[..., Any], *, chunked: bool = False) -> Callable[[Any
 
 
 def sync_wechat_tags(services: Any, now: datetime) -> int:
-    """Keep organisations' WeChat tags in step with binding and unfollowing."""
+    """Keep organisations' WeChat tags, and the role tag of the role menu, in step with binding and grants."""
     from bot.wechat_tags import sync_tags
 
     if services.settings.wechat.account_type not in ("service_verified", "subscription_verified"):
@@ -77,7 +77,7 @@ def sync_wechat_tags(services: Any, now: datetime) -> int:
     except WeChatError as exc:
         logger.warning("tag sync stopped: %s", exc)
         return 0
-    return counts["tagged"] + counts["untagged"] + counts["tags_created"]
+    return sum(counts[k] for k in ("tagged", "untagged", "tags_created", "role_tagged", "role_untagged"))
 
 
 JOBS: list[Job] = [

@@ -220,14 +220,14 @@ def test_demo_seed_is_idempotent_and_prints_invite_codes(cli, db):
               db.scalar(select(func.count()).select_from(RoleGrant)))
     assert counts[0] == 4
     codes = {orgs.get_org(db, "demo-v1").invite_code, orgs.get_org(db, "demo-v2").invite_code}
-    printed = {_invite_in(line) for line in first if "邀请码" in line}
+    printed = {_invite_in(line) for line in first if "）邀请码：" in line}
     assert printed == codes
     second = _ok(cli("demo", "seed"))
     db.expire_all()
     assert (db.scalar(select(func.count()).select_from(Organisation)),
             db.scalar(select(func.count()).select_from(Person)),
             db.scalar(select(func.count()).select_from(RoleGrant))) == counts
-    assert {_invite_in(line) for line in second if "邀请码" in line} == codes
+    assert {_invite_in(line) for line in second if "）邀请码：" in line} == codes
     lines = _ok(cli("org", "show", "--org", "demo-v1"))
     assert any("组成符合规定" in line for line in lines), lines
 

@@ -1,4 +1,4 @@
-"""Tencent's official AES and signature vectors (shared/research/WECHAT.md §4.4), then AES through our webhook."""
+"""Tencent's official AES and signature vectors (WeChat's 消息加解密 documentation), then AES through our webhook."""
 
 from __future__ import annotations
 

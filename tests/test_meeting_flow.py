@@ -150,7 +150,7 @@ def test_chair_may_stop_a_speech_and_a_speaker_may_end_their_own(bot, db, servic
     bot.send("c-v1", "下一位")
     assert "已结束" in bot.send("m-v1-1", "发言结束")
     assert "没有在发言" in bot.send("m-v1-1", "发言结束")
-    assert bot.send("m-v1-1", "下一位") == "您没有这项权限。"
+    assert bot.send("m-v1-1", "下一位") == "您没有这项权限：需要召集人或主持人发送“下一位”。"
 
 
 def test_whole_meeting_vote_confirmation_minutes_and_close(bot, db, services, world):
@@ -166,7 +166,7 @@ def test_whole_meeting_vote_confirmation_minutes_and_close(bot, db, services, wo
     for openid in ("u-zhang", "u-li", "s-v1-3", "m-v1-1", "m-v1-2"):
         assert "已记录您的表态：同意" in bot.send(openid, "同意")
     assert "已记录您的表态：反对" in bot.send("m-v1-3", "反对")
-    assert bot.send("m-v1-1", "结束表决") == "您没有这项权限。"  # only the chair ends the vote
+    assert bot.send("m-v1-1", "结束表决") == "您没有这项权限：需要召集人或主持人发送“结束表决”。"  # only the chair ends the vote
     assert "表决还在进行" in bot.send("c-v1", "闭会")
     ended = bot.send("c-v1", "结束表决")
     assert "表决结束：达成共识" in ended  # 5 of 6 agree: at least 4/5
@@ -203,10 +203,10 @@ def test_r_meet_7_show_of_hands_is_announced_by_the_chair(bot, db, services, wor
 
 
 def test_a_member_named_secretary_takes_minutes_only_for_that_meeting(bot, db, services, world):
-    assert bot.send("m-v1-2", "纪要 试试") == "您没有这项权限。"
+    assert bot.send("m-v1-2", "纪要 试试").startswith("您没有这项权限：需要")
     make_meeting(db, services, secretary_id=who(db, "m-v1-2").id)
     assert "已记入纪要" in bot.send("m-v1-2", "纪要 会前检查会场")
-    assert bot.send("m-v1-3", "纪要 试试") == "您没有这项权限。"
+    assert bot.send("m-v1-3", "纪要 试试").startswith("您没有这项权限：需要")
 
 
 def test_cli_schedule_names_the_chair_secretary_invited_and_online_form(bot, db, services, world, tmp_path):

@@ -64,7 +64,7 @@ def test_attendance_for_the_chair_names_who_is_missing(bot, db, services, world)
     bot.send("u-zhang", f"签到 {meeting.checkin_code}")
     reply = bot.send("chair-v1", "到会")
     assert "应到 21 人，已到 1 人" in reply and "未到：" in reply and "李四" in reply and "张三" not in reply.split("未到：")[1]
-    assert bot.send("m-v1-1", "到会") == "您没有这项权限。"
+    assert bot.send("m-v1-1", "到会") == "您没有这项权限：需要召集人或主持人发送“到会”。"
 
 
 def test_r_meet_3_opening_tells_every_attendee_the_attendance(bot, db, services, world):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from domain.errors import InvalidInput, NotFound, PermissionDenied
 from domain.meetings import schedule as meetings
 from domain.meetings.schedule import NoticeTooShort
+from domain.notices.texts import full_text
 from domain.topics.states import IllegalTransition
 from models import (
     AttendeeKind,
@@ -67,8 +68,10 @@ def test_r_topic_6_schedule_writes_meeting_attendees_and_public_notice(db, servi
     assert notice.source_key == f"topic-notice:{researched.id}:{made.id}"
     assert notice.audience is Audience.FOLLOWERS and notice.meeting_id == made.id
     assert notice.public_from == NOW and notice.public_until >= starts
-    for words in ("修一下村东头的路", "2026年3月10日（星期二）10:00", "村委会议室", "有意见或建议", "议题 2026-001"):
-        assert words in notice.body, words
+    shown = full_text(notice, notice.org, services.settings.tz)
+    for words in ("修一下村东头的路", "3月10日（周二）10:00", "村委会议室", "有意见建议", "议题 2026-001"):
+        assert words in shown, words
+    assert shown.count("公示期") == 1 and shown.count("议题公示") == 1
     readers = set(db.scalars(select(Person.openid).join(Delivery, Delivery.person_id == Person.id)
                              .where(Delivery.notice_id == notice.id)))
     assert {"u-zhang", "u-li", "c-v1"} <= readers and "u-wang" not in readers

@@ -23,7 +23,7 @@ def test_r_role_4_convenor_broadcast_previews_then_queues_on_confirm(bot, db):
     w = world(db)
     preview = bot.send("conv-1", f"发布通知 {TEXT}")
     assert "东风村" in preview and "回复“确认”发布" in preview and "取消" in preview
-    assert "全体关注者 5 人" in preview  # convenor, member, three followers of 东风村
+    assert "东风村的群众，共 5 人" in preview  # convenor, member, three followers of 东风村
     assert db.scalar(select(func.count(Notice.id))) == 0  # nothing queued before 确认
     reply = bot.send("conv-1", "确认")
     assert "已发布：通知 1" in reply and "送达 1" in reply
@@ -74,14 +74,16 @@ def test_broadcast_cancel_and_bad_input(bot, db):
     assert "写上通知内容" in bot.send("conv-1", "发布通知")
     assert "太长" in bot.send("conv-1", "发布通知 " + "很" * 600)
     bot.send("conv-1", f"发布通知 {TEXT}")
-    assert "还没有发布" in bot.send("conv-1", "帮助")  # anything but 确认 re-asks
+    assert "要离开" in bot.send("conv-1", "帮助")  # a keyword inside the dialog asks whether to leave it
+    assert "接着发布通知" in bot.send("conv-1", "否")
+    assert "还没有发布" in bot.send("conv-1", "好像不对")  # anything else but 确认 re-asks
     assert "已退出" in bot.send("conv-1", "取消")
     assert db.scalar(select(func.count(Notice.id))) == 0
 
 
 def test_members_broadcast_reaches_members_only(bot, db):
     world(db)
-    assert "议事会成员 1 人" in bot.send("conv-1", "发布成员通知 成员们周五下午先碰个头。")
+    assert "东风村议事会成员，共 1 人" in bot.send("conv-1", "发布成员通知 成员们周五下午先碰个头。")
     bot.send("conv-1", "确认")
     assert set(db.scalars(select(Delivery.openid))) == {"member-1"}
 
@@ -134,11 +136,11 @@ def test_withdraw_stops_unsent_copies(bot, db):
     world(db)
     _publish(bot)
     reply = bot.send("conv-1", "撤回通知 1")
-    assert "已撤下通知 1" in reply
+    assert "已撤回通知 1" in reply
     statuses = set(db.scalars(select(Delivery.status)))
     assert statuses == {DeliveryStatus.SKIPPED}
     assert "没有正在公示" in bot.send("fan-1", "通知")
-    assert "已经撤下" in bot.send("conv-1", "撤回通知 1")
+    assert "已经撤回" in bot.send("conv-1", "撤回通知 1")
     assert "没有这项权限" in bot.send("fan-1", "撤回通知 1")
 
 

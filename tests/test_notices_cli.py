@@ -35,7 +35,7 @@ def cli(services, tmp_path):
 def test_notice_send_previews_and_asks_before_queueing(cli, db):
     world(db)
     declined = cli("notice", "send", "--org", "v1", "--by", "conv-1", "--text", "周六大扫除。", input="n\n")
-    assert "接收：5 人可收到推送" in declined.output and "已取消" in declined.output
+    assert "接收：东风村的群众，共 5 人" in declined.output and "已取消" in declined.output
     assert db.scalar(select(func.count(Notice.id))) == 0
     sent = cli("notice", "send", "--org", "v1", "--by", "conv-1", "--text", "周六大扫除。", "--public-days", "3",
                input="y\n")
@@ -66,9 +66,9 @@ def test_notice_list_show_status_close(cli, db, services):
     drain(services)
     assert "已发出 5" in cli("notice", "status", "--org", "v1", "--number", "1").output
     assert "没有编号为 9" in cli("notice", "status", "--org", "v1", "--number", "9").output
-    assert "已撤下通知 1" in cli("notice", "close", "--org", "v1", "--number", "1", "--by", "conv-1").output
+    assert "已撤回通知 1" in cli("notice", "close", "--org", "v1", "--number", "1", "--by", "conv-1").output
     assert "没有正在公示" in cli("notice", "list", "--org", "v1").output
-    assert "已结束" in cli("notice", "list", "--org", "v1", "--all").output
+    assert "已撤回" in cli("notice", "list", "--org", "v1", "--all").output
 
 
 def test_public_notice_pdf_has_a_wechat_qr_code_for_the_same_notice(cli, db, fake_wechat, tmp_path):

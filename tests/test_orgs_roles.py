@@ -394,7 +394,7 @@ def test_r_role_4_route_refuses_and_hides_from_non_convenors(services, db, tree,
     for openid in ("villager", "member"):
         with pytest.raises(PermissionDenied) as info:
             convenor_router.dispatch(_ctx(services, db, openid, "召集会议"))
-        assert info.value.reply == "您没有这项权限。"
+        assert info.value.reply == "您没有这项权限：需要召集人发送“召集会议”。"  # says who may
         help_text = convenor_router.dispatch(_ctx(services, db, openid, "帮助"))
         assert "召集会议" not in help_text and "帮助" in help_text
 

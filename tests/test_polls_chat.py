@@ -87,7 +87,7 @@ def test_close_results_and_verify_a_receipt(bot, db):
     assert "尚未" not in running and "核验" not in running
     before = bot.send(folks[1].openid, f"核验 1 {receipts[1]}")
     # 核验 confirms "counted as cast" but never shows the choice: a receipt must not prove a vote to a buyer
-    assert "已计入投票 1" in before and "西头" not in before and "投票结束后会公布计票指纹" in before
+    assert "已计入投票 1" in before and "西头" not in before and "投票结束后会公布结果" in before
 
     closed = bot.send(convenor.openid, "结束投票 1")
     assert "投票 1 已结束，共 3 人投票" in closed
@@ -99,7 +99,7 @@ def test_close_results_and_verify_a_receipt(bot, db):
     pushed = "\n".join(db.scalars(select(Notice.body)).all())
     assert "最终结果" in pushed and f"计票指纹：{published}" in pushed
     check = bot.send(folks[1].openid, f"核验 1 {receipts[1].lower()}")
-    assert "已计入投票 1" in check and published in check
+    assert "已计入投票 1 的结果，共 3 人投票" in check and published[:12] in check and published not in check
     assert "西头" not in check and f"{receipts[1]} 2" not in check
     assert "没有回执" in bot.send(folks[1].openid, "核验 1 ABCDEFGH")
     assert "例如：核验 3" in bot.send(folks[1].openid, "核验 1")

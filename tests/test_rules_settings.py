@@ -15,6 +15,7 @@ from domain.meetings import schedule as meetings
 from domain.meetings.schedule import NoticeTooShort
 from domain.notices import broadcasts as notices
 from domain.notices.outbox import create_notice, public_window_end
+from domain.notices.texts import full_text
 from domain.topics import operations as topics
 from domain.topics import results as result_notices
 from models import Audience, MeetingStatus, Notice, NoticeKind, Topic, TopicState
@@ -43,7 +44,7 @@ def test_r_topic_6_sweep_follows_topic_notice_days_late_only_under_ten_days(db, 
     first = next(n for n in made if n.topic_id == on_time.id)
     # 10 full local days from 11月20日: in force until 12月1日 00:00, past the meeting (11月30日 10:00)
     assert first.public_until == datetime(2025, 12, 1, 0, 0, tzinfo=CST)
-    assert "公示至11月30日" in first.body
+    assert "公示期：11月20日至11月30日" in full_text(first, w["v1"], s.tz)
     [warning] = db.scalars(select(Notice).where(Notice.kind == NoticeKind.REMINDER)).all()
     assert warning.topic_id == late.id and "2025-002 公示不足10天" in warning.title
 
@@ -99,7 +100,7 @@ def test_r_res_2_result_notice_window_follows_result_notice_days(db, services):
     db.commit()
     assert notice.topic_id == inside.id and notice.kind is NoticeKind.RESULT_NOTICE
     assert notice.public_until == datetime(2025, 12, 1, 0, 0, tzinfo=CST)  # 10 full local days
-    assert "公示至11月30日" in notice.body
+    assert "公示期：11月20日至11月30日" in full_text(notice, w["v1"], s.tz)
 
 
 def test_r_res_2_result_notice_withdrawal_minimum_follows_result_notice_days(db, services):

@@ -156,8 +156,8 @@ def test_tag_sync_run_twice_at_once_calls_the_tag_api_once(db, services, fake_we
         t.join(30)
     assert sorted(r["tag-sync"] for r in results)[0] == 0 and sum(r["tag-sync"] for r in results) > 0, results
     created = Counter(c["body"]["tag"]["name"] for c in fake_wechat.calls(path="/cgi-bin/tags/create"))
-    assert len(created) == 2 and set(created.values()) == {1}  # 东风村 and 红旗村, once each
-    tagged = Counter(o for c in fake_wechat.calls(path="/cgi-bin/tags/members/batchtagging")
+    assert len(created) == 3 and set(created.values()) == {1}  # 东风村, 红旗村 and the role tag 召集人等, once each
+    tagged = Counter((c["body"]["tagid"], o) for c in fake_wechat.calls(path="/cgi-bin/tags/members/batchtagging")
                      for o in c["body"]["openid_list"])
     assert tagged and set(tagged.values()) == {1}
     assert jobs.run_due(services, T0, only=["tag-sync"]) == [("tag-sync", 0)]

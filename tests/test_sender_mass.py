@@ -41,7 +41,8 @@ def test_tags_follow_binding_rebinding_and_unfollowing(db, services, fake_wechat
     assert counts["tags_created"] == 2 and v1.wechat_tag_id and v2.wechat_tag_id
     assert fake_wechat.directory.tags[v1.wechat_tag_id] == f"东风村#{v1.id}"
     assert set(fake_wechat.directory.members(v1.wechat_tag_id)) == {"conv-1", "member-1", "fan-1", "fan-2"}
-    assert sync_tags(services, datetime.now(UTC)) == {"tags_created": 0, "untagged": 0, "tagged": 0, "errors": 0}
+    assert sync_tags(services, datetime.now(UTC)) == {"tags_created": 0, "untagged": 0, "tagged": 0, "errors": 0,
+                                                      "role_tagged": 0, "role_untagged": 0}
     fan1 = db.scalar(select(type(w["fans"][0])).where(type(w["fans"][0]).openid == "fan-1"))
     fan1.home_org_id = v2.id  # rebinds to 红旗村
     fan2 = db.scalar(select(type(w["fans"][0])).where(type(w["fans"][0]).openid == "fan-2"))

@@ -177,7 +177,7 @@ def test_with_overrides_validates_too():
         Settings().with_overrides(rules={"council_min_members": 0})
 
 
-# ---- the numbers of the rulebooks are settings (DOMAIN.md: defaults, never literals) ------------
+# ---- the numbers of the rulebooks are settings (docs/rules.md: defaults, never literals) ---------
 
 def _rules_from(tmp_path: Path, body: str):
     return load_settings(_write(tmp_path, "[rules]\n" + body)).rules

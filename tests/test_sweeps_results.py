@@ -11,6 +11,7 @@ from sqlalchemy import select
 from domain.meetings import cadence, sweeps
 from domain.notices import broadcasts as notices
 from domain.notices.outbox import push_to
+from domain.notices.texts import full_text
 from domain.topics import results as result_notices
 from models import Delivery, MeetingStatus, Notice, NoticeKind, TopicCosigner, TopicState
 from tests.test_notices_helpers import T0, event, meeting, topic, world
@@ -43,7 +44,7 @@ def test_r_res_2_result_is_publicly_noticed_for_7_days_and_the_proposers_get_fee
     assert result_notices.publish_results(db, T0, services.settings) == []
     assert notice.kind is NoticeKind.RESULT_NOTICE and "协商结果：达成共识" in notice.body
     assert notice.public_until == datetime(2025, 11, 28, 0, 0, tzinfo=CST)  # 7 full local days
-    assert "公示至11月27日" in notice.body
+    assert "公示期：11月20日至11月27日" in full_text(notice, w["v1"], services.settings.tz)
     assert _recipients(db, notice) == _v1_followers()
     [feedback] = db.scalars(select(Notice).where(Notice.kind == NoticeKind.FEEDBACK)).all()
     assert _recipients(db, feedback) == {"fan-1", "fan-2"} and "达成共识" in feedback.body
@@ -56,7 +57,7 @@ def test_r_res_2_implementation_gets_its_own_notice(db, services):
     event(db, t, TopicState.IMPLEMENTED, T0 + timedelta(days=20))
     db.commit()
     [done] = result_notices.publish_results(db, T0 + timedelta(days=20), services.settings)
-    assert done.title.startswith("落实公示") and "协商结果：已落实" in done.body
+    assert done.title.endswith("落实情况") and "协商结果：已落实" in done.body
 
 
 def test_r_res_2_feedback_already_pushed_at_the_transition_is_not_repeated(db, services):

@@ -38,7 +38,7 @@ def test_whole_life_from_proposal_to_evaluation(bot, db, services, world, fake_w
     reply = bot.send("u-zhang", "提议 修一下村东头的路")
     topic = _topic(db, "修一下村东头的路")
     n = topic.number
-    assert f"已登记，编号 {n}" in reply and f"议题 {topic.seq}" in reply and f"联名 {n}" in reply
+    assert f"已登记，编号 {n}" in reply and f"议题 {n}" in reply and f"联名 {n}" in reply
     assert "已联名" in bot.send("u-li", f"联名 {n}")
     assert f"筛选 {n} 问卷调查" in bot.send("c-v1", "待审")
     assert "开始筛选（问卷调查）" in bot.send("c-v1", f"筛选 {topic.seq} 问卷调查 问卷3")
@@ -55,6 +55,7 @@ def test_whole_life_from_proposal_to_evaluation(bot, db, services, world, fake_w
     code = db.scalar(select(Meeting.checkin_code).where(Meeting.topic_id == topic.id))
     assert code and f"签到 {code}" in reply
     for args in (["result", n, "--outcome", "consensus", "--by", "chair-v1", "--note", "举手表决全票通过"],
+                 ["confirm", n, "--by", "p-v1"],
                  ["implement", n, "--by", "c-v1"],
                  ["implement", n, "--finished", "--by", "c-v1", "--note", "路面已硬化"],
                  ["evaluate", n, "--by", "o-c1", "--note", "群众满意"]):
@@ -127,9 +128,9 @@ def test_township_reviewer_names_the_village_when_numbers_clash(bot, db, service
     bot.send("p-v1", "通过 1")
     bot.send("p-v2", "通过 1")
     listing = bot.send("p-t1", "待审")
-    assert "v1/" in listing and "v2/" in listing
-    assert "请在编号前加上组织代码" in bot.send("p-t1", "通过 1")
-    assert "已批准 红旗村" in bot.send("p-t1", "通过 v2/1")
+    assert "通过 东风村" in listing and "通过 红旗村" in listing and "v1/" not in listing
+    assert "请在编号前写上村（社区）名" in bot.send("p-t1", "通过 1")
+    assert "已批准 红旗村" in bot.send("p-t1", "通过 红旗村1")
     assert "已批准 东风村" in bot.send("p-t1", "通过 1")  # only one is still waiting for the township
 
 
@@ -184,7 +185,7 @@ def test_meeting_time_not_understood(typed):
 
 def test_text_is_stored_as_typed_with_chinese_punctuation(bot, db, world):
     bot.send("u-zhang", "提议   村东头的路，下雨全是泥！")
-    stored = _topic(db, "村东头的路，下雨全是泥！")
+    stored = _topic(db, "村东头的路，下雨全是泥")  # as typed, without the sentence-final mark
     assert stored is not None and stored.proposer.openid == "u-zhang"
 
 

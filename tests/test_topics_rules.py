@@ -1,4 +1,4 @@
-"""Rules of DOMAIN.md for topics, proved on the domain operations (R-TOPIC-1..8, R-ROLE-4, R-ORG-1, R-RES-7)."""
+"""Rules of docs/rules.md for topics, proved on the domain operations (R-TOPIC-1..8, R-ROLE-4, R-ORG-1, R-RES-7)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from domain.orgs import people
 from domain.topics import audit
 from domain.topics import operations as topics
 from domain.topics import refs as topic_refs
+from domain.topics import routes as topic_routes
 from domain.topics.states import IllegalTransition
 from models import Organisation, Topic, TopicCosigner, TopicEvent, TopicSource, TopicState
 from models.topics import ScreeningMethod
@@ -267,6 +268,7 @@ def test_r_topic_8_every_change_recorded_and_pushed(db, services, world):
     topics.cosign(db, topic, who(db, "u-li"), NOW)
     advance(db, services, topic, TopicState.NOTICED)
     topics.record_result(db, topic, TopicState.CONSENSUS, who(db, "chair-v1"), NOW, "全票同意")
+    topic_routes.confirm(db, topic, who(db, "p-v1"), NOW)
     topics.implement(db, topic, who(db, "c-v1"), NOW)
     topics.complete(db, topic, who(db, "c-v1"), NOW, "路已修好")
     topics.evaluate(db, topic, who(db, "c-v1"), NOW, "群众满意")
@@ -274,7 +276,7 @@ def test_r_topic_8_every_change_recorded_and_pushed(db, services, world):
     events = audit.timeline(db, topic)
     moves = [(e.from_state, e.to_state) for e in events if e.action not in ("cosign", "file")]
     states = [None, "registered", "screening", "submitted", "reviewed", "approved", "researched", "noticed",
-              "consensus", "implementing", "implemented", "evaluated"]
+              "consensus", "confirmed", "implementing", "implemented", "evaluated"]
     assert moves == list(zip(states[:-1], states[1:], strict=True))
     assert all(e.actor_id is not None and e.at == NOW for e in events)
     assert events[-1].reason == "群众满意"
@@ -335,6 +337,7 @@ def test_r_org_1_parents_see_children_topics_others_do_not(db, services, world):
 def test_r_res_7_upper_office_may_evaluate_children_topics(db, services, world):
     topic = advance(db, services, new_topic(db, services), TopicState.NOTICED)
     topics.record_result(db, topic, TopicState.CONSENSUS, who(db, "c-v1"), NOW)
+    topic_routes.confirm(db, topic, who(db, "p-v1"), NOW)
     topics.implement(db, topic, who(db, "c-v1"), NOW)
     topics.complete(db, topic, who(db, "c-v1"), NOW, "路修好了")
     db.commit()

@@ -8,7 +8,22 @@ import sys
 import click
 
 from bot import redaction
-from bot.cli import admin, audit, meetings, notices, polls, questionnaires, servers, topics
+from bot.cli import (  # noqa: F401 - paperwork, topic_results add commands to the meeting and topic groups
+    admin,
+    audit,
+    evaluation,
+    meetings,
+    menu,
+    notices,
+    paperwork,
+    platforms,
+    polls,
+    questionnaires,
+    records,
+    servers,
+    topic_results,
+    topics,
+)
 from bot.cli.errors import describe
 from bot.cli.state import CliState
 from domain.settings import SettingsError
@@ -52,9 +67,15 @@ for _command in (
     admin.org, admin.role, admin.person, admin.demo,
     topics.topic, meetings.meeting, audit.audit_group,
     polls.poll, questionnaires.questionnaire,
-    notices.notice, notices.sender_cmd, notices.jobs,
+    notices.notice, notices.sender_cmd, notices.jobs, menu.menu,
 ):
     main.add_command(_command)
+main.add_command(evaluation.supervise)
+topics.topic.add_command(evaluation.topic_evaluations)
+for _command in records.PERSON_COMMANDS:
+    admin.person.add_command(_command)
+for _command in platforms.ORG_COMMANDS:
+    admin.org.add_command(_command)
 
 
 def run() -> None:

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from bot.cli.state import CliState, pass_state, run_action
+from bot.demo import seed_demo
 from domain.orgs import council, membership, people
 from domain.orgs import tree as orgs
+from domain.records import overview
 from models import Organisation, OrgKind, Person, PlatformKind, Role
 from models.base import utcnow
-from models.db import transaction
 
 BIND_SCENE_PREFIX = "b_"
 
@@ -63,7 +63,7 @@ def org_list(state: CliState, org_code: str | None) -> None:
 @click.option("--org", "org_code", required=True)
 @pass_state
 def org_show(state: CliState, org_code: str) -> None:
-    """Show an organisation's council: roles, members and composition checks (R-ORG-4)."""
+    """Show an organisation's council: roles, members, composition checks (R-ORG-4), platforms and 六有."""
 
     def action(session: Any) -> list[str]:
         target = orgs.get_org(session, org_code)
@@ -72,6 +72,7 @@ def org_show(state: CliState, org_code: str) -> None:
         lines += [f"  {role.label}：{'、'.join(names)}" for role, names in council.roster(session, target).items()]
         lines.append(f"  成员 {report.members} 人，其中公职人员 {report.public_servants} 人")
         lines += [f"  ⚠ {problem}" for problem in report.problems] or ["  组成符合规定。"]
+        lines += overview.org_lines(session, target, utcnow(), state.settings.rules, state.settings.tz)  # R-ORG-2/3/7
         return lines
 
     for line in run_action(state, action):
@@ -225,59 +226,5 @@ def demo() -> None:
 @demo.command("seed")
 @pass_state
 def demo_seed(state: CliState) -> None:
-    """Load a township with two villages, convenors, members and followers."""
+    """Load a township with two villages, its people, topics in every state, a poll, a questionnaire, a notice."""
     seed_demo(state.services, echo=click.echo)
-
-
-DEMO_TREE = [
-    ("demo-county", "示范县协商议事办公室", OrgKind.COUNTY_OFFICE, None),
-    ("demo-town", "幸福镇", OrgKind.TOWNSHIP, "demo-county"),
-    ("demo-v1", "东风村", OrgKind.VILLAGE, "demo-town"),
-    ("demo-v2", "红旗村", OrgKind.VILLAGE, "demo-town"),
-]
-DEMO_MEMBERS_PER_VILLAGE = 12
-DEMO_FOLLOWERS_PER_VILLAGE = 20
-
-
-def seed_demo(services: Any, echo: Callable[[str], None]) -> None:
-    """Create the demo township (idempotent) and print how to use it."""
-    with transaction(services.sessions) as session:
-        if session.scalar(select(Organisation).where(Organisation.code == "demo-town")) is None:
-            _create_demo(session)
-        for code in ("demo-v1", "demo-v2"):
-            village = orgs.get_org(session, code)
-            echo(f"{village.name}（{code}）邀请码：{village.invite_code}")
-    echo("演示用户：demo-villager-1 … 未绑定的普通村民；demo-convenor-1 东风村召集人；demo-member-1-1 东风村成员。")
-
-
-def _create_demo(session: Any) -> None:
-    for code, name, kind, parent in DEMO_TREE:
-        orgs.create_org(session, code=code, name=name, kind=kind, parent_code=parent)
-    town = orgs.get_org(session, "demo-town")
-    grants = [("demo-town-convenor", "镇政协工委主任", town, Role.CONVENOR),
-              ("demo-town-party", "镇党委审核人", town, Role.PARTY_REVIEWER),
-              ("demo-county-office", "县协商办", orgs.get_org(session, "demo-county"), Role.UPPER_OFFICE)]
-    for index, code in enumerate(("demo-v1", "demo-v2"), start=1):
-        village = orgs.get_org(session, code)
-        grants += [(f"demo-convenor-{index}", f"{village.name}书记", village, Role.CONVENOR),
-                   (f"demo-party-{index}", f"{village.name}党支部", village, Role.PARTY_REVIEWER),
-                   (f"demo-grid-{index}", f"{village.name}网格员", village, Role.GRID_WORKER)]
-        with click.progressbar(range(1, DEMO_MEMBERS_PER_VILLAGE + 1), label=f"{village.name} 成员") as bar:
-            for n in bar:
-                member = _demo_person(session, f"demo-member-{index}-{n}", f"{village.name}成员{n}", village)
-                people.grant_role(session, member, village, Role.MEMBER, public_servant=n <= 2)
-        for n in range(1, DEMO_FOLLOWERS_PER_VILLAGE + 1):
-            _demo_person(session, f"demo-follower-{index}-{n}", f"{village.name}村民{n}", village)
-    for openid, name, target, role_kind in grants:
-        people.grant_role(session, _demo_person(session, openid, name, None), target, role_kind)
-    for code in ("demo-v1", "demo-v2"):
-        village = orgs.get_org(session, code)
-        people.put_on_roster(session, people.find_by_ref(session, f"demo-convenor-{code[-1]}"), village, utcnow())
-
-
-def _demo_person(session: Any, openid: str, name: str, home: Organisation | None) -> Person:
-    entry = people.ensure_person(session, openid)
-    entry.real_name = name
-    if home is not None:
-        people.put_on_roster(session, entry, home, utcnow())
-    return entry

@@ -23,7 +23,7 @@ def describe(exc: Exception) -> str | None:
     from bot.embedded import EmbeddedError
 
     if isinstance(exc, SettingsError):
-        return str(exc)
+        return " ".join(str(exc).split())  # one line, whatever the message held
     if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError)) or (
             isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return f"数据库连不上，请检查 [database] url 和数据库是否在运行：{_first_line(exc)}"

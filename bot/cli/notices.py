@@ -49,7 +49,7 @@ def notice_send(state: CliState, org_code: str, by_ref: str, text: str, title: s
 
     shown = run_action(state, preview)
     click.echo(f"组织：{shown.org_name}\n标题：{shown.title}\n正文：{shown.text}")
-    click.echo(f"接收：{shown.reachable} 人可收到推送（共 {shown.total} 人）；公示至{fmt_until(shown.public_until, settings.tz)}")
+    click.echo(f"接收：{shown.audience_words}；公示至{fmt_until(shown.public_until, settings.tz)}")
     if not yes and not click.confirm("确认发布？", default=False):
         click.echo("已取消，没有发布。")
         return
@@ -71,7 +71,7 @@ def notice_list(state: CliState, org_code: str, show_all: bool) -> None:
     """List an organisation's notices (default: those in force)."""
     from sqlalchemy import select
 
-    from domain.notices.texts import fmt_time
+    from domain.notices.texts import fmt_time, notice_state
     from domain.orgs import tree as orgs
     from models import Notice
 
@@ -84,7 +84,7 @@ def notice_list(state: CliState, org_code: str, show_all: bool) -> None:
         for n in rows:
             if not show_all and not n.in_force(now):
                 continue
-            state_word = "公示中" if n.in_force(now) else ("已结束" if n.closed_at or n.public_until else "推送")
+            state_word = notice_state(n, now)
             lines.append(f"{n.seq:>4}  {n.kind.label:<4} {state_word:<3} {fmt_time(n.created_at, tz)}  {n.title}")
         return lines
 
@@ -138,7 +138,7 @@ def notice_close(state: CliState, org_code: str, number: int, by_ref: str) -> No
     def action(db: Any) -> str:
         closed = notices.close_notice(db, person=people.find_by_ref(db, by_ref), org=orgs.get_org(db, org_code),
                                       seq=number, now=now_utc(), settings=state.settings)
-        return f"已撤下通知 {closed.seq}。"
+        return f"已撤回通知 {closed.seq}。"
 
     click.echo(run_action(state, action))
 

@@ -57,16 +57,26 @@ def _start_fake_wechat(settings: Settings, port: int) -> str:
     return f"http://127.0.0.1:{server.server_port}"
 
 
+def _point_fake_at(fake_url: str, webhook: str, settings: Settings) -> None:
+    """Tell the stand-in where to post its events (signed, and encrypted when an AES key is set)."""
+    import requests
+
+    key = settings.wechat.encoding_aes_key
+    requests.post(f"{fake_url}/_fake/webhook", timeout=5, json={
+        "url": webhook, "token": settings.wechat.token, "app_id": settings.wechat.app_id,
+        "encoding_aes_key": key, "mode": "safe" if key else "plain"}).raise_for_status()
+
+
 @click.command()
 @click.option("--host", default=None, help="Listen address (default from settings)")
 @click.option("--port", type=int, default=None, help="Listen port (default from settings)")
 @click.option("--fake-wechat/--real-wechat", default=True, help="Run the local WeChat stand-in and point at it")
 @click.option("--fake-port", type=int, default=8081, show_default=True)
-@click.option("--seed/--no-seed", default=False, help="Load the demo township first")
+@click.option("--seed/--no-seed", default=None, help="Load the demo township first (default: on the embedded default)")
 @click.option("--scheduler/--no-scheduler", default=True, help="Run the scheduler in-process (development only)")
 @pass_state
 def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool, fake_port: int,
-          seed: bool, scheduler: bool) -> None:
+          seed: bool | None, scheduler: bool) -> None:
     """Development server on the embedded default, with the WeChat stand-in."""
     from werkzeug.serving import make_server
 
@@ -74,6 +84,8 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
     from models.migrate import upgrade
 
     settings = state.settings
+    if seed is None:  # the embedded default is a development run: the demo township comes with it
+        seed = not settings.database.url
     fake_url = None
     if fake_wechat:
         state.development = True  # the stand-in: the public development secrets are fine here
@@ -88,6 +100,10 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
         from bot.cli.admin import seed_demo
 
         seed_demo(services, echo=click.echo)
+    if fake_wechat:  # the stand-in starts empty: give it the demo menu (docs/menu.md)
+        from bot.cli.menu import publish_demo
+
+        publish_demo(services, echo=click.echo)
     if scheduler:
         from scheduler.main import start_background
 
@@ -100,10 +116,12 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
         "webhook_url": webhook, "fake_api_url": fake_url, "token": s.wechat.token,
         "app_id": s.wechat.app_id, "encoding_aes_key": s.wechat.encoding_aes_key,
     })
+    if fake_url:  # the stand-in posts TEMPLATESENDJOBFINISH back to the webhook, as WeChat does
+        _point_fake_at(fake_url, webhook, s)
     click.echo(f"公众号后台已启动：{webhook}")
     if fake_url:
         click.echo(f"本地微信替身：{fake_url}")
-    click.echo(f"另开一个终端聊天：.venv/bin/shangliang chat --as demo-villager-1   （运行信息在 {runtime}）")
+    click.echo(f"另开一个终端聊天：.venv/bin/shangliang chat --user demo-villager-1   （运行信息在 {runtime}）")
     click.echo("按 Ctrl-C 停止。")
     try:
         server.serve_forever()
@@ -112,7 +130,7 @@ def serve(state: CliState, host: str | None, port: int | None, fake_wechat: bool
 
 
 @click.command()
-@click.option("--as", "openid", required=True, help="The openid to speak as")
+@click.option("--user", "--as", "openid", required=True, help="The openid to speak as (e.g. demo-villager-1)")
 @click.option("--url", default=None, help="Webhook URL (default: the running `serve`)")
 @click.option("--mode", type=click.Choice(["plain", "compatible", "safe"]), default=None,
               help="Message mode (default: safe when an AES key is set)")
@@ -136,6 +154,7 @@ def chat(state: CliState, openid: str, url: str | None, mode: str | None) -> Non
         encoding_aes_key=key,
         mode=mode or ("safe" if key else "plain"),
         fake_api_url=info.get("fake_api_url"),
+        media_dir=Path(state.settings.server.data_dir).resolve() / "chat-pictures",  # pictures the account sends
     )
 
 

@@ -29,7 +29,7 @@ from models import (
 if TYPE_CHECKING:
     from domain.settings import RulesSettings, Settings
 
-NO_COUNCIL = (OrgKind.COUNTY_OFFICE,)
+NO_COUNCIL = (OrgKind.COUNTY_OFFICE, OrgKind.CITY_OFFICE)
 
 
 def add_months(moment: datetime, months: int, tz: tzinfo) -> datetime:

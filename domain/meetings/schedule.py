@@ -21,6 +21,7 @@ from domain.errors import DomainError, InvalidInput, NotFound
 from domain.meetings import participants
 from domain.meetings.attendance import new_checkin_code
 from domain.notices import outbox
+from domain.notices.texts import topic_notice_body, topic_notice_title
 from domain.topics import states as topic_states
 from domain.topics.operations import transition
 from domain.topics.states import IllegalTransition
@@ -69,24 +70,8 @@ def _check_time_and_place(starts_at: datetime, place: str, now: datetime, settin
 
 def _precheck(db: Session, topic: Topic, action: str, actor: Person) -> None:
     """Refuse wrong state (e.g. no research yet) or wrong role before looking at the time."""
-    tr = topic_states.find(topic, action)
+    tr = topic_states.find(topic, action, db=db, actor=actor)
     topic_states.check_actor(db, tr, topic, actor)
-
-
-def _notice_body(topic: Topic, meeting: Meeting, now: datetime, until: datetime, settings: Settings,
-                 moved: bool) -> str:
-    tz = settings.tz
-    head = "【议题公示·会议改期】" if moved else "【议题公示】"
-    lines = [f"{head}{topic.org.name} 议题 {topic.number}", f"议题：{topic.title}"]
-    if topic.detail:
-        lines.append(f"说明：{topic.detail[:120]}{'…' if len(topic.detail) > 120 else ''}")
-    lines += [
-        f"协商会议：{local_time_with_weekday(meeting.starts_at, tz)}",
-        f"地点：{meeting.place}",
-        f"公示期：{local_time(now, tz)} 至 {local_time(until, tz)}",
-        f"有意见或建议，请在会前告诉村里的召集人，也欢迎到会旁听。发送“议题 {topic.number}”查看详情。",
-    ]
-    return "\n".join(lines)
 
 
 def _public_notice(db: Session, topic: Topic, meeting: Meeting, actor: Person, now: datetime,
@@ -96,7 +81,7 @@ def _public_notice(db: Session, topic: Topic, meeting: Meeting, actor: Person, n
     key = f"topic-notice:{topic.id}:{meeting.id}" + (f":v{meeting.version}" if moved else "")
     return outbox.create_notice(
         db, org=topic.org, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
-        title=f"议题公示：{topic.title}"[:200], body=_notice_body(topic, meeting, now, until, settings, moved),
+        title=topic_notice_title(topic)[:200], body=topic_notice_body(topic, meeting, settings.tz, moved=moved),
         now=now, topic=topic, meeting_id=meeting.id, meeting_version=meeting.version, public_until=until,
         created_by=actor, source_key=key,
     )

@@ -24,7 +24,13 @@ from domain.meetings.confirm import announce_expired
 from domain.notices.outbox import public_window_end
 from domain.notices.outbox_bulk import MadeNotices, NoticeSpec, create_notices
 from domain.notices.sweep_chunks import Checkpoint, in_chunks
-from domain.notices.texts import implementation_body, late_notice_body, reminder_body, topic_notice_body
+from domain.notices.texts import (
+    implementation_body,
+    late_notice_body,
+    reminder_body,
+    topic_notice_body,
+    topic_notice_title,
+)
 from models import Audience, Meeting, MeetingStatus, Notice, NoticeKind, Topic, TopicEvent, TopicState
 
 if TYPE_CHECKING:
@@ -102,7 +108,7 @@ def publish_topic_notices(db: Session, now: datetime, settings: Settings, *,
             until = max(public_window_end(now, days, tz), meeting.starts_at)
             spec = NoticeSpec(
                 org_id=meeting.org_id, kind=NoticeKind.TOPIC_NOTICE, audience=Audience.FOLLOWERS,
-                title=f"议题 {topic.number} {topic.title}", body=topic_notice_body(topic, meeting, until, tz),
+                title=topic_notice_title(topic), body=topic_notice_body(topic, meeting, tz),
                 topic_id=topic.id, meeting_id=meeting.id, public_until=until,
                 source_key=f"topic-notice:t{topic.id}:m{meeting.id}:v{meeting.version}")
             specs.append(spec)

@@ -11,14 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidInput, NotBound, NotFound, PermissionDenied
-from domain.notices.outbox import (
-    audience_ids,
-    count_audience,
-    count_reachable,
-    create_notice,
-    public_window_end,
-)
-from domain.notices.texts import LEVEL_PREFIX, title_from_text
+from domain.notices.outbox import create_notice, public_window_end
+from domain.notices.reach import reach
+from domain.notices.texts import LEVEL_PREFIX, WITHDRAWN_REASON, title_from_text
 from domain.orgs.people import has_role, require_role, supervises
 from domain.orgs.tree import ancestors, get_org
 from models import (
@@ -39,7 +34,6 @@ if TYPE_CHECKING:
 
 BROADCAST_AUDIENCES = (Audience.FOLLOWERS, Audience.MEMBERS)
 MAX_PUBLIC_DAYS = 366
-WITHDRAWN_REASON = "通知已撤回"
 REF_RE = re.compile(r"^(?P<prefix>[^\d\s]*)\s*-?\s*(?P<seq>\d{1,6})$")
 MASS_ACCOUNT_TYPES = ("service_verified", "subscription_verified")
 
@@ -57,6 +51,7 @@ class BroadcastPreview:
     reachable: int
     public_days: int
     public_until: datetime
+    audience_words: str = ""  # '东风村的群众，共 36 人', said as every preview says it (domain/notices/reach.py)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (kept in the dialog state between preview and confirm)."""
@@ -97,17 +92,17 @@ def preview_broadcast(
     try:
         audience = Audience(audience)
     except ValueError:
-        raise InvalidInput("接收人只能是 followers（全体关注者）或 members（议事会成员）。") from None
+        raise InvalidInput("接收人只能是 followers（全体群众）或 members（议事会成员）。") from None
     if audience not in BROADCAST_AUDIENCES:
-        raise InvalidInput("接收人只能是全体关注者或议事会成员。")
+        raise InvalidInput("接收人只能是全体群众或议事会成员。")
     days = settings.delivery.general_notice_days if public_days is None else public_days
     if not 1 <= days <= MAX_PUBLIC_DAYS:
         raise InvalidInput(f"公示天数要在1到{MAX_PUBLIC_DAYS}天之间。")
-    query = audience_ids(org, audience)
+    counted = reach(db, org, audience)
     return BroadcastPreview(
         org_id=org.id, org_name=org.name, title=(title or title_from_text(text)).strip()[:200], text=text,
-        audience=audience.value, total=count_audience(db, query), reachable=count_reachable(db, query),
-        public_days=days, public_until=public_window_end(now, days, settings.tz),
+        audience=audience.value, total=counted.total, reachable=counted.reachable,
+        public_days=days, public_until=public_window_end(now, days, settings.tz), audience_words=counted.words,
     )
 
 
@@ -231,7 +226,7 @@ def close_notice(
         require_role(db, person, org, Role.CONVENOR)
     notice = get_notice(db, org, seq)
     if notice.closed_at is not None:
-        raise Conflict(f"通知 {seq} 已经撤下了。")
+        raise Conflict(f"通知 {seq} 已经撤回了。")
     minimum = {NoticeKind.TOPIC_NOTICE: settings.rules.topic_notice_days,
                NoticeKind.RESULT_NOTICE: settings.rules.result_notice_days}.get(notice.kind)
     if minimum and notice.public_from is not None and now < public_window_end(notice.public_from, minimum, settings.tz):

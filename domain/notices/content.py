@@ -7,7 +7,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from domain.notices.texts import fmt_until, full_text, reply_hint, shorten
+from domain.notices.texts import display_title, fmt_until, full_text, reply_hint, shorten
 from models import Meeting, Notice, NoticeKind, Organisation
 
 
@@ -37,7 +37,7 @@ def push_content(db: Session, notice: Notice, tz: tzinfo) -> PushContent:
         note = "请准时参加"
     else:
         note = shorten(notice.body, 20)
-    return PushContent(title=notice.title, when=when, where=where, note=note, hint=hint,
+    return PushContent(title=display_title(notice), when=when, where=where, note=note, hint=hint,
                        text=f"{full_text(notice, org, tz)}\n{hint}。")
 
 

@@ -46,6 +46,19 @@ def subtree_ids(org: Organisation) -> Select[tuple[int]]:
     return select(tree.c.id)
 
 
+def follower_ids(org: Organisation, bound: Select[tuple[int]] | None = None) -> Select[tuple[int]]:
+    """Everyone of an organisation (全体群众): bound to it or below, plus its active role holders.
+
+    The one rule for notices to followers and for who may vote or answer; ``bound`` replaces the
+    people bound now (polls pass the people bound when they opened).
+    """
+    if bound is None:
+        bound = select(Person.id).where(Person.home_org_id.in_(subtree_ids(org)))
+    roles = select(RoleGrant.person_id).where(RoleGrant.org_id == org.id, RoleGrant.revoked_at.is_(None))
+    both = union(bound, roles).subquery()
+    return select(both.c[0])
+
+
 def audience_ids(
     org: Organisation,
     audience: Audience,
@@ -56,10 +69,10 @@ def audience_ids(
 ) -> PersonIds:
     """A query of the person ids an audience means.
 
-    Followers of a township are the followers bound to it or to any village below it.
+    Followers: ``follower_ids`` (the one rule notices and polls share).
     """
     if audience is Audience.FOLLOWERS:
-        return select(Person.id).where(Person.home_org_id.in_(subtree_ids(org)))
+        return follower_ids(org)
     if audience is Audience.MEMBERS:
         return (
             select(RoleGrant.person_id)
@@ -72,7 +85,7 @@ def audience_ids(
         attendees = select(MeetingAttendee.person_id).where(MeetingAttendee.meeting_id == meeting_id)
         if audience is Audience.ATTENDEES:
             return attendees
-        return union(attendees, select(Person.id).where(Person.home_org_id.in_(subtree_ids(org))))
+        return union(attendees, follower_ids(org))
     if audience is Audience.TOPIC_PEOPLE:
         if topic is None:
             raise ValueError("topic_people audience needs a topic")

@@ -61,6 +61,9 @@ recipients AS (
     WHERE m.audience IN (:followers, :meeting_public)
     UNION
     SELECT m.id, g.person_id FROM made m JOIN role_grants g ON g.org_id = m.org_id AND g.revoked_at IS NULL
+    WHERE m.audience IN (:followers, :meeting_public)
+    UNION
+    SELECT m.id, g.person_id FROM made m JOIN role_grants g ON g.org_id = m.org_id AND g.revoked_at IS NULL
     WHERE (m.audience = :members AND g.role = :member)
        OR (m.source_key = ANY(CAST(:to_convenors AS text[])) AND g.role = :convenor)
     UNION

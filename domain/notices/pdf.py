@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from domain.notices.texts import fmt_day, fmt_until, notice_ref
+from domain.notices.texts import display_title, fmt_day, fmt_until, notice_ref
 from models import Notice, Organisation
 
 FONT = "STSong-Light"  # a CJK font built into reportlab (no font file needed)
@@ -65,7 +65,7 @@ def render_notice_pdf(notice: Notice, org: Organisation, *, qr_url: str | None, 
     story = [
         Paragraph(escape(org.name), styles["org"]),
         Paragraph(escape(notice.kind.label), styles["kind"]),
-        Paragraph(escape(notice.title.removeprefix(f"{notice.kind.label}：")), styles["title"]),
+        Paragraph(escape(display_title(notice)), styles["title"]),
     ]
     for paragraph in (notice.body or "").splitlines() or [""]:
         if paragraph.strip():

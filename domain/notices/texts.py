@@ -14,16 +14,19 @@ LEVEL_PREFIX = {
     OrgKind.STREET: "街道",
     OrgKind.PARK: "园区",
     OrgKind.COUNTY_OFFICE: "县",
+    OrgKind.CITY_OFFICE: "市",
     OrgKind.CPPCC_SECTOR: "界别",
 }
 RESULT_LABELS = {
     TopicState.CONSENSUS: "达成共识",
     TopicState.BASIC_CONSENSUS: "基本达成共识",
     TopicState.NO_CONSENSUS: "未达成共识",
+    TopicState.CONFIRMED: "经党组织确认，即将落实",
     TopicState.IMPLEMENTING: "达成共识，正在落实",
     TopicState.IMPLEMENTED: "已落实",
     TopicState.EVALUATED: "已落实",
 }
+WITHDRAWN_REASON = "通知已撤回"  # closed_reason of a notice its convenor withdrew (撤回通知)
 MATERIAL_CHARS = 150
 SENTENCE_ENDS = "。！？!?；;"
 CLAUSE_ENDS = "，,："
@@ -107,17 +110,44 @@ def reply_hint(notice: Notice, org: Organisation) -> str:
     return f"回复“通知 {notice_ref(notice, org)}”查看全文"
 
 
+def display_title(notice: Notice) -> str:
+    """A notice's title without a leading kind word (older rows say '议题公示：…' under the label 议题公示)."""
+    return notice.title.removeprefix(f"{notice.kind.label}：").strip() or notice.title
+
+
+def closed_word(notice: Notice) -> str:
+    """Why a closed notice left the list, in one word: 已撤回 by its convenor, else 已结束."""
+    return "已撤回" if notice.closed_reason == WITHDRAWN_REASON else "已结束"
+
+
+def notice_state(notice: Notice, now: datetime) -> str:
+    """A notice's state in one word: 公示中, 已撤回, 已结束, or 推送 (a push without a public window)."""
+    if notice.closed_at is not None:
+        return closed_word(notice)
+    if notice.public_until is None:
+        return "推送"
+    return "公示中" if notice.in_force(now) else "已结束"
+
+
+def window_text(notice: Notice, tz: tzinfo) -> str:
+    """The public window, once, in one date format: '公示期：12月7日至12月13日'."""
+    if notice.public_until is None:
+        return ""
+    start = fmt_day(notice.public_from or notice.created_at, tz)
+    return f"公示期：{start}至{fmt_until(notice.public_until, tz)}"
+
+
 def full_text(notice: Notice, org: Organisation, tz: tzinfo) -> str:
     """The notice as shown by 通知 <编号> and sent as a customer-service message."""
     body = notice.body.strip()
-    title = "" if body.startswith(notice.title.rstrip("…")) else notice.title  # a title cut from the text itself
+    shown = display_title(notice)
+    title = "" if body.startswith(shown.rstrip("…")) else shown  # a title cut from the text itself
     head = f"【{org.name} {notice.kind.label} {notice_ref(notice, org)}】"
     lines = [head + title, body] if title else [head + body]
-    if notice.public_until is not None:
-        window = f"公示期：{fmt_day(notice.public_from or notice.created_at, tz)}至{fmt_until(notice.public_until, tz)}"
-        if notice.closed_at is not None:
-            window += "（已结束）"
-        lines.append(window)
+    window = window_text(notice, tz)
+    if window and notice.closed_at is not None:
+        window += f"（{closed_word(notice)}）"
+    lines.append(window)
     return "\n".join(line for line in lines if line)
 
 
@@ -152,24 +182,34 @@ def reminder_body(meeting: MeetingFacts, now: datetime, tz: tzinfo) -> str:
     return "\n".join(lines)
 
 
-def topic_notice_body(topic: Topic, meeting: Meeting, until: datetime, tz: tzinfo) -> str:
-    """A topic's public notice before its meeting (R-TOPIC-6)."""
+def topic_notice_title(topic: TopicFacts) -> str:
+    """A topic notice's title (the label 议题公示 is shown before it, the window after the text)."""
+    return f"议题 {topic.number} {topic.title}"
+
+
+def topic_notice_body(topic: Topic, meeting: Meeting, tz: tzinfo, *, moved: bool = False) -> str:
+    """A topic's public notice before its meeting (R-TOPIC-6); title and 公示期 are added where it is shown."""
     lines = [
-        f"议题 {topic.number}：{topic.title}",
-        shorten(topic.detail, 300),
+        "会议改期了，以下是新的时间。" if moved else "",
+        shorten(topic.detail, 120),
         f"协商会议：{fmt_time(meeting.starts_at, tz)}，{meeting.place}。",
-        f"公示至{fmt_until(until, tz)}。对议题有意见建议，请在会前告诉召集人或议事会成员。",
+        f"有意见建议，请在会前告诉召集人，也欢迎到会旁听。发送“议题 {topic.number}”查看详情。",
     ]
     return "\n".join(line for line in lines if line)
 
 
-def result_body(topic: ResultFacts, state: TopicState, until: datetime, tz: tzinfo) -> str:
-    """A result or implementation notice (R-RES-2)."""
+def result_title(topic: TopicFacts, state: TopicState) -> str:
+    """A result notice's title (the label 结果公示 is shown before it)."""
+    done = state in (TopicState.IMPLEMENTED, TopicState.EVALUATED)
+    return f"议题 {topic.number} {shorten(topic.title, 40)}" + (" 落实情况" if done else "")
+
+
+def result_body(topic: ResultFacts, state: TopicState) -> str:
+    """A result or implementation notice (R-RES-2); title and 公示期 are added where it is shown."""
     lines = [
-        f"议题 {topic.number}：{topic.title}",
         f"协商结果：{RESULT_LABELS.get(state, state.value)}",
         shorten(topic.result_note or "", 300),
-        f"公示至{fmt_until(until, tz)}。如有意见，请在公示期内告诉召集人。",
+        "如有意见，请在公示结束前告诉召集人。",
     ]
     return "\n".join(line for line in lines if line)
 

@@ -17,7 +17,8 @@ INVITE_LENGTH = 10  # 32**10 ≈ 1e15: not guessable
 
 # Which kinds may sit under which (R-ORG-1).
 ALLOWED_PARENTS: dict[OrgKind, set[OrgKind | None]] = {
-    OrgKind.COUNTY_OFFICE: {None},
+    OrgKind.CITY_OFFICE: {None},
+    OrgKind.COUNTY_OFFICE: {None, OrgKind.CITY_OFFICE},
     OrgKind.TOWNSHIP: {OrgKind.COUNTY_OFFICE, None},
     OrgKind.STREET: {OrgKind.COUNTY_OFFICE, None},
     OrgKind.PARK: {OrgKind.COUNTY_OFFICE, None},

@@ -65,6 +65,11 @@ def _next_actors(db: Session, topic: Topic) -> tuple[Organisation, list[Person],
         return org.parent, role_holders(db, org.parent, Role.PARTY_REVIEWER), "已经政协专委会初审，请政协党组审定"
     if state is TopicState.REVIEWED and org.parent is not None:
         return org.parent, role_holders(db, org.parent, Role.PARTY_REVIEWER), "已经村党组织审核，请批准"
+    if state in (TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS):  # R-RES-1: the party confirms first
+        party = org.parent if sector else org
+        return party, role_holders(db, party, Role.PARTY_REVIEWER), f"{state.label}，请确认结果（发送“确认结果 编号”）"
+    if state is TopicState.CONFIRMED:
+        return org, role_holders(db, org, Role.CONVENOR), "结果已经党组织确认，请组织落实（发送“落实 编号”）"
     if state in (TopicState.APPROVED, TopicState.RETURNED, TopicState.NO_CONSENSUS):
         hint = {TopicState.APPROVED: "已批准，请组织调研", TopicState.RETURNED: "被退回，请修改后重新报审或撤回",
                 TopicState.NO_CONSENSUS: "未达成共识，如需再次协商请报党组织批准"}[state]
@@ -107,7 +112,7 @@ def after_transition(db: Session, topic: Topic, event: TopicEvent, now: datetime
     _push(db, topic_people(topic), skip=event.actor, org=topic.org, title=f"议题进展 {topic.number}",
           body=push_body(topic, event), now=now, kind=NoticeKind.FEEDBACK, topic=topic,
           key=f"topic:{topic.id}:event:{event.id}")
-    nxt = _next_actors(db, topic)
+    nxt = _next_actors(db, topic) if event.from_state != event.to_state else None  # a recorded step: no new to-do
     if nxt is not None:
         org, holders, what = nxt
         _push(db, holders, skip=event.actor, org=org, title=f"待办议题 {topic.org.name} {topic.number}",

@@ -9,8 +9,9 @@ from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from domain.orgs.people import role_orgs
-from domain.topics.states import GRASSROOTS, SECTOR, level_of
-from models import Organisation, Person, Role, Topic, TopicCosigner, TopicState
+from domain.topics.routes import RECEIVERS
+from domain.topics.states import GRASSROOTS, SECTOR, holder, level_of
+from models import Organisation, Person, Role, RouteKind, Topic, TopicCosigner, TopicRoute, TopicState
 
 S = TopicState
 CLOSED_STATES = {S.EVALUATED, S.WITHDRAWN}
@@ -20,8 +21,18 @@ CONVENOR_TODO = {
     S.RETURNED: "修改后 报审 {ref}，或 撤回 {ref}",
     S.APPROVED: "调研 {ref} 调研情况",
     S.RESEARCHED: "安排会议 {ref} 日期 时间 地点",
+    S.CONFIRMED: "落实 {ref}",
 }
 REVIEWER_TODO = "通过 {ref}，或 退回 {ref} 理由"
+CONFIRM_TODO = "确认结果 {ref}"  # R-RES-1
+TO_CONFIRM = (S.CONSENSUS, S.BASIC_CONSENSUS)
+ROUTE_TODO = {  # R-RES-5: what the receiving level may send
+    RouteKind.UP: "议题 {ref} 查看；需要再往上报：上报 {ref} 理由",
+    RouteKind.PARTY: "议题 {ref} 查看（供党组织决策参考）",
+    RouteKind.PROPOSAL: "议题 {ref} 查看（政协委员提案）",
+    RouteKind.OPINION: "议题 {ref} 查看（社情民意信息）",
+}
+ORIGIN_CHARS = 40
 
 
 @dataclass
@@ -39,6 +50,7 @@ class Todo:
 
     topic: Topic
     hint: str  # a template with {ref}
+    origin: str = ""  # for a topic sent here from elsewhere (R-RES-5): where from, how and why
 
 
 # One statement, built once: the ids of the person's latest proposals and co-signatures (each branch an index
@@ -75,13 +87,18 @@ def select_topics(org_ids: list[int], states: Iterable[TopicState]):  # type: ig
 
 def awaiting(db: Session, person: Person) -> list[Todo]:
     """Topics waiting for this person's action, by the roles they hold where (R-ROLE-4)."""
-    todos: list[Todo] = []
+    todos: list[Todo] = incoming(db, person)
     for org in role_orgs(db, person, Role.PARTY_REVIEWER):
         todos += [Todo(t, REVIEWER_TODO) for t in db.scalars(select_topics([org.id], [S.SUBMITTED]))]
+        if level_of(org) != SECTOR:
+            todos += [Todo(t, CONFIRM_TODO) for t in db.scalars(select_topics([org.id], TO_CONFIRM))]
         if level_of(org) != GRASSROOTS:
             children = [c.id for c in org.children if level_of(c) in (GRASSROOTS, SECTOR)]
             if children:
                 todos += [Todo(t, REVIEWER_TODO) for t in db.scalars(select_topics(children, [S.REVIEWED]))]
+            sectors = [c.id for c in org.children if level_of(c) == SECTOR]
+            if sectors:
+                todos += [Todo(t, CONFIRM_TODO) for t in db.scalars(select_topics(sectors, TO_CONFIRM))]
     for org in role_orgs(db, person, Role.CPPCC_COMMITTEE):  # first review of CPPCC sector topics (L-三(二))
         sectors = [c.id for c in org.children if level_of(c) == SECTOR]
         if sectors:
@@ -94,6 +111,37 @@ def awaiting(db: Session, person: Person) -> list[Todo]:
     for todo in todos:
         unique.setdefault(todo.topic.id, todo)
     return sorted(unique.values(), key=lambda t: t.topic.id)
+
+
+def incoming(db: Session, person: Person) -> list[Todo]:
+    """Topics sent to the person's organisations from elsewhere (R-RES-5), while they are still there."""
+    found: list[Todo] = []
+    for kind, roles in RECEIVERS.items():
+        org_ids = [o.id for o in role_orgs(db, person, *roles)]
+        if not org_ids:
+            continue
+        stmt = (select(TopicRoute).join(Topic, Topic.id == TopicRoute.topic_id)
+                .where(TopicRoute.to_org_id.in_(org_ids), TopicRoute.kind == kind,
+                       Topic.state.not_in(list(CLOSED_STATES))).order_by(TopicRoute.id))
+        for made in db.scalars(stmt):
+            if made.actor_id == person.id:
+                continue
+            if kind is RouteKind.UP and holder(db, made.topic).id != made.to_org_id:
+                continue  # reported further up since
+            if kind is not RouteKind.UP and made.topic.state is not S.NO_CONSENSUS:
+                continue  # consulted again meanwhile
+            reason = made.reason if len(made.reason) <= ORIGIN_CHARS else made.reason[:ORIGIN_CHARS - 1] + "…"
+            found.append(Todo(made.topic, ROUTE_TODO[kind], f"{made.from_org.name}{kind.label}：{reason}"))
+    return found
+
+
+def routes_into(db: Session, orgs: Iterable[Organisation]) -> dict[int, TopicRoute]:
+    """The latest route of each topic into these organisations (R-RES-5), by topic id: marks in the lists."""
+    ids = [o.id for o in orgs]
+    latest: dict[int, TopicRoute] = {}
+    for made in db.scalars(select(TopicRoute).where(TopicRoute.to_org_id.in_(ids)).order_by(TopicRoute.id)):
+        latest[made.topic_id] = made
+    return latest
 
 
 def list_topics(db: Session, orgs: Iterable[Organisation], *, states: Iterable[TopicState] | None = None,

@@ -1,7 +1,10 @@
-"""Topic numbers (2026-007) and finding a topic from what a person types (7, 2026-7, demo-v1/2026-007).
+"""Topic numbers (2026-007) and finding a topic from what a person types (7, 7号, 第7号, 议题7, 2026-7, 2026-007,
+东风村2026-007, demo-v1/2026-007).
 
-A bare number means this year's topic (in the configured time zone) in one of the organisations
-the person may act in; ``<org-code>/<number>`` names the organisation outright.
+Replies show one form: the number, 2026-007, and where one number could mean topics of several organisations
+(a township's reviewer, a township topic) the organisation's name before it: 东风村2026-007 (``Topic.ref``).
+A bare number means this year's topic (in the configured time zone) in one of the organisations the person
+may act in; a name (or an ``<org-code>/`` prefix, still accepted) names the organisation outright.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from domain.topics.scope import may_cosign
 from models import Organisation, Person, Role, Topic, TopicCosigner
 
 REF_RE = re.compile(r"^(?:(?P<org>[A-Za-z0-9][A-Za-z0-9-]{0,39})/)?(?:(?P<year>\d{4})[-年])?(?P<seq>\d{1,5})$")
+NAMED_RE = re.compile(r"^(?P<name>[^\x00-\x7f]{2,30}?)/?第?(?:(?P<year>\d{4})[-年])?(?P<seq>\d{1,5})号?$")
 BAD_REF = "议题编号写法不对。请写成 2026-007，或只写 7（今年的第 7 号）。"
 SUPERVISING_ROLES = (Role.UPPER_OFFICE, Role.CONVENOR, Role.PARTY_REVIEWER)
 
@@ -34,6 +38,7 @@ class TopicRef:
     org_code: str | None
     year: int | None
     seq: int
+    org_name: str | None = None
 
 
 def format_number(year: int, seq: int) -> str:
@@ -42,19 +47,26 @@ def format_number(year: int, seq: int) -> str:
 
 
 def parse_ref(text: str) -> TopicRef:
-    """Read 7, 007, 第7号, 2026-007, 2026年7号 or demo-v1/2026-007."""
-    cleaned = text.strip().replace(" ", "").removeprefix("第").removeprefix("#").removesuffix("号")
+    """Read 7, 007, 7号, 第7号, 议题7, 7号议题, 2026-007, 2026年7号, 东风村2026-007 or demo-v1/2026-007."""
+    cleaned = text.strip().replace(" ", "").rstrip("。.!！?？").removeprefix("议题").removesuffix("议题")
+    cleaned = cleaned.removeprefix("第").removeprefix("#").removesuffix("号")
     match = REF_RE.match(cleaned)
-    if not match or int(match["seq"]) == 0:
-        raise InvalidInput(BAD_REF)
-    return TopicRef(match["org"], int(match["year"]) if match["year"] else None, int(match["seq"]))
+    if match and int(match["seq"]):
+        return TopicRef(match["org"], int(match["year"]) if match["year"] else None, int(match["seq"]))
+    named = NAMED_RE.match(cleaned)
+    if named and int(named["seq"]) and not named["name"].startswith("议题"):
+        return TopicRef(None, int(named["year"]) if named["year"] else None, int(named["seq"]), named["name"])
+    raise InvalidInput(BAD_REF)
 
 
 def split_ref(text: str) -> tuple[str, str]:
-    """Split "<编号> <the rest>" into the reference and the rest."""
+    """Split "<编号> <the rest>" into the reference and the rest ("东风村 2026-007 理由" keeps the name with it)."""
     head, _, rest = text.strip().partition(" ")
     if not head:
         raise InvalidInput(BAD_REF)
+    first, _, after = rest.strip().partition(" ")
+    if not any(ch.isdigit() for ch in head) and first[:1].isdigit():  # a name, then the number
+        return head + first, after.strip()
     return head, rest.strip()
 
 
@@ -113,6 +125,11 @@ def resolve(
         if named is None:
             raise NotFound(f"没有代码为 {ref.org_code} 的组织。")
         among = [named]
+    elif ref.org_name:
+        among = [o for o in among if o.name == ref.org_name] or list(
+            db.scalars(select(Organisation).where(Organisation.name == ref.org_name)))
+        if not among:
+            raise NotFound(f"没有叫“{ref.org_name}”的村（社区）。请检查名字，或只写编号，例如 {number}。")
     if not among:
         raise NotFound(f"没有找到议题 {number}。")
     stmt = select(Topic).where(Topic.org_id.in_([o.id for o in among]), Topic.year == year, Topic.seq == ref.seq)
@@ -124,8 +141,8 @@ def resolve(
     if not matches:
         raise NotFound(f"没有找到议题 {number}。请检查编号，或发送“我的议题”“待审”查看。")
     if len(matches) > 1:
-        options = "、".join(f"{t.org.name} {t.ref}" for t in matches[:5])
-        raise InvalidInput(f"有几个议题都是 {number}：{options}。请在编号前加上组织代码，例如 {matches[0].ref}。")
+        options = "、".join(t.ref for t in matches[:5])
+        raise InvalidInput(f"有几个议题都是 {number}：{options}。请在编号前写上村（社区）名，例如 {matches[0].ref}。")
     return matches[0]
 
 

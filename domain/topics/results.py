@@ -29,7 +29,7 @@ from sqlalchemy.orm.util import identity_key
 from domain.notices.outbox import public_window_end
 from domain.notices.outbox_bulk import MadeNotices, NoticeSpec, create_notices
 from domain.notices.sweep_chunks import Checkpoint, in_chunks
-from domain.notices.texts import closed_body, feedback_body, result_body, shorten
+from domain.notices.texts import closed_body, feedback_body, result_body, result_title, shorten
 from models import Audience, Notice, NoticeKind, Organisation, Topic, TopicEvent, TopicState
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ STAGES = {
     TopicState.CONSENSUS: "result",
     TopicState.BASIC_CONSENSUS: "result",
     TopicState.NO_CONSENSUS: "result",
+    TopicState.CONFIRMED: "result",
     TopicState.IMPLEMENTING: "result",
     TopicState.IMPLEMENTED: "implemented",
     TopicState.EVALUATED: "implemented",
@@ -103,11 +104,10 @@ def publish_results(db: Session, now: datetime, settings: Settings, *,
             at = entries.get((topic.id, stage)) or topic.consulted_at or topic.created_at
             if at < cutoff:
                 continue  # recorded before the window we could still honour
-            label = "落实公示" if stage == "implemented" else "结果公示"
             public.append(NoticeSpec(
                 org_id=topic.org_id, kind=NoticeKind.RESULT_NOTICE, audience=Audience.FOLLOWERS,
-                title=f"{label}：议题 {topic.number} {shorten(topic.title, 40)}",
-                body=result_body(topic, topic.state, until, tz), topic_id=topic.id, public_until=until,
+                title=result_title(topic, topic.state),
+                body=result_body(topic, topic.state), topic_id=topic.id, public_until=until,
                 source_key=f"result-notice:t{topic.id}:{stage}"))
             due[public[-1].source_key] = (topic, stage, at)
         made = create_notices(db, public, now)  # a notice another run made is not made again: no feedback then

@@ -23,9 +23,10 @@ NEWS = {
     TopicState.RESEARCHED: "调研已完成，接下来会安排协商会议并公示。",
     TopicState.NOTICED: "{reason}。欢迎参加，有意见可以向召集人反映。",
     TopicState.CONSULTED: "协商会议已召开，正在确认结果。",
-    TopicState.CONSENSUS: "协商结果：达成共识。接下来组织落实。",
-    TopicState.BASIC_CONSENSUS: "协商结果：基本达成共识。接下来组织落实。",
+    TopicState.CONSENSUS: "协商结果：达成共识。经党组织确认后组织落实。",
+    TopicState.BASIC_CONSENSUS: "协商结果：基本达成共识。经党组织确认后组织落实。",
     TopicState.NO_CONSENSUS: "协商结果：未达成共识。召集人可以报党组织批准后再次协商。",
+    TopicState.CONFIRMED: "协商结果已经党组织确认，接下来组织落实。",
     TopicState.IMPLEMENTING: "已开始落实。",
     TopicState.IMPLEMENTED: "已落实：{reason}。",
     TopicState.EVALUATED: "评价已完成：{reason}。",
@@ -35,6 +36,8 @@ ACTION_NEWS = {
     "reconsult": "获准申请再次协商，已重新报党组织审核。",
     "reschedule": "协商会议改期：{reason}。",
     "cancel_meeting": "原定的协商会议取消了（{reason}），召集人会另行安排。",
+    "escalate": "已上报上级：{reason}。", "to_party": "已提交党组织作决策参考：{reason}。",
+    "to_proposal": "已作为政协委员提案上报：{reason}。", "to_opinion": "已作为社情民意信息上报：{reason}。",
 }
 
 
@@ -123,9 +126,10 @@ WAITING = {
     TopicState.RESEARCHED: "召集人安排协商会议，会前至少公示 {days} 天。",
     TopicState.NOTICED: "公示中，等开协商会议。",
     TopicState.CONSULTED: "会议已开，等确认结果。",
-    TopicState.CONSENSUS: "组织落实。",
-    TopicState.BASIC_CONSENSUS: "组织落实。",
-    TopicState.NO_CONSENSUS: "可以经党组织批准再次协商。",
+    TopicState.CONSENSUS: "等党组织确认结果，再组织落实。",
+    TopicState.BASIC_CONSENSUS: "等党组织确认结果，再组织落实。",
+    TopicState.NO_CONSENSUS: "可以经党组织批准再次协商，或转党组织决策参考、报县政协。",
+    TopicState.CONFIRMED: "结果已经党组织确认，召集人组织落实。",
     TopicState.IMPLEMENTING: "落实中，落实后公示结果。",
     TopicState.IMPLEMENTED: "等评价。",
     TopicState.EVALUATED: "已办结。",
@@ -140,6 +144,6 @@ def waiting(state: TopicState, notice_days: int) -> str:
 
 def mask_name(name: str) -> str:
     """张三 → 张*: how a villager's name shows to other villagers."""
-    if not name or name.startswith("微信用户"):
+    if not name or (name.startswith("村民") and name[2:].isdigit()):  # an unnamed follower (Person.display_name)
         return name
     return name[0] + "*" * min(len(name) - 1, 3)

@@ -15,11 +15,14 @@ if TYPE_CHECKING:
 MIN_LETTERS = 2  # fewer letters (汉字 or a–z) than this is not a topic: "？？？", "123", "👍"
 TITLE_COLUMN_CHARS = 200
 _SENTENCE_END = "。！？!?;；\n"
+SPOKEN_END = "。.！!？?～~"  # sentence-final marks speech recognition adds; never kept at the end of a topic
 
 
 def check_text(text: str, settings: Settings, what: str = "内容") -> str:
     """The cleaned text of a proposal, or a clear refusal (empty, too long, not a topic)."""
     cleaned = (text or "").strip()
+    if cleaned.rstrip(SPOKEN_END):  # voice input ends with "。" (also ！？); "？？？" stays to be refused below
+        cleaned = cleaned.rstrip(SPOKEN_END).strip()
     if not cleaned:
         raise InvalidInput(f"{what}是空的。请写上您想商量的事，例如：提议 修一下村东头的路。")
     limit = settings.rules.topic_max_chars

@@ -19,7 +19,8 @@ from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from domain.errors import NotBound
-from domain.notices.outbox import subtree_ids
+from domain.notices.outbox import follower_ids, subtree_ids
+from domain.notices.reach import audience_name
 from domain.orgs.people import has_role, supervises
 from models import (
     Audience,
@@ -43,11 +44,7 @@ def eligible_ids(
 ) -> Select[tuple[int]]:
     """A query of the ids of the people an audience lets take part (followers: bound at ``as_of``, else now)."""
     if audience is Audience.FOLLOWERS:
-        bound = followers_at(org, as_of) if as_of is not None else (
-            select(Person.id).where(Person.home_org_id.in_(subtree_ids(org))))
-        roles = select(RoleGrant.person_id).where(RoleGrant.org_id == org.id, RoleGrant.revoked_at.is_(None))
-        both = union(bound, roles).subquery()
-        return select(both.c[0])
+        return follower_ids(org, followers_at(org, as_of) if as_of is not None else None)
     if audience is Audience.MEMBERS:
         return (
             select(RoleGrant.person_id)
@@ -114,12 +111,11 @@ def count_in(db: Session, query: Select[tuple[int]]) -> int:
 
 def audience_label(org: Organisation, audience: Audience) -> str:
     """Who takes part, in words: '东风村的村民'."""
-    return {
-        Audience.FOLLOWERS: f"{org.name}的群众",
-        Audience.MEMBERS: f"{org.name}议事会成员",
-        Audience.ATTENDEES: "已签到的参会人员",
-        Audience.NAMED: "受邀的人",
-    }.get(audience, org.name)
+    if audience is Audience.ATTENDEES:
+        return "已签到的参会人员"
+    if audience is Audience.NAMED:
+        return "受邀的人"
+    return audience_name(org, audience)
 
 
 def related_org_ids(db: Session, person: Person) -> list[int]:

@@ -117,11 +117,6 @@ def check_window(opens_at: datetime, closes_at: datetime, now: datetime, max_day
         raise InvalidInput(f"开放时间太长了，最长 {max_days} 天。")
 
 
-def audience_size(db: Session, org: Organisation, audience: Audience) -> int:
-    """How many people a poll for this audience would reach."""
-    return count_in(db, eligible_ids(org, audience))
-
-
 def create_poll(db: Session, org: Organisation, draft: PollDraft, *, actor: Person | None, now: datetime,
                 settings: PollSettings, tz: tzinfo) -> Poll:
     """Store a checked poll under the next number and queue its announcement to the audience."""

@@ -32,6 +32,7 @@ from models import Poll, PollBallot
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud and copy
 RECEIPT_LENGTH = 8  # 32**8 ≈ 1.1e12 per poll: not guessable
 LISTING_HEADER = "shangliang-poll-tally v1"
+FINGERPRINT_SHOWN = 12  # hex digits of the tally hash a villager is shown (the result notice has all 64)
 _NOT_RECEIPT = re.compile(r"[\s\-_]")
 
 
@@ -72,6 +73,11 @@ def tally_hash(listing: str) -> str:
     return hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
+def short_fingerprint(full: str) -> str:
+    """The first hex digits of a tally hash, enough to compare with the published one by eye."""
+    return full[:FINGERPRINT_SHOWN]
+
+
 def listing_for(db: Session, poll: Poll) -> str:
     """The canonical listing of a poll as stored now."""
     return canonical_listing(poll, ballots_of(db, poll))
@@ -85,6 +91,7 @@ class ReceiptCheck:
     choices: list[int]
     labels: list[str]
     tally_hash: str | None
+    ballots: int | None = None  # ballots counted in the final result (None before the close)
 
 
 def check_receipt(db: Session, poll: Poll, typed: str, box: BallotBox | None = None) -> ReceiptCheck | None:
@@ -101,7 +108,10 @@ def check_receipt(db: Session, poll: Poll, typed: str, box: BallotBox | None = N
             return None
         choices = sorted(waiting[receipt])
     labels = {opt.position: opt.label for opt in poll.options}
-    return ReceiptCheck(receipt, choices, [labels.get(c, "?") for c in choices], poll.tally_hash)
+    counted = None
+    if poll.tally_hash:
+        counted = poll.voter_count if poll.voter_count is not None else len(ballots_of(db, poll))
+    return ReceiptCheck(receipt, choices, [labels.get(c, "?") for c in choices], poll.tally_hash, counted)
 
 
 def _one_line(text: str) -> str:
