@@ -20,21 +20,25 @@ from handlers.topic_input import as_typed
 from models import EvaluationAspect, EvaluationKind, Organisation, Role, Topic
 
 K = EvaluationKind
-SCORE_RE = re.compile(r"^(?P<n>\d+|[零〇一二两三四五六七八九十]+)\s*(?:分|颗星|星)?(?P<rest>.*)$", re.S)
+SCORE_RE = re.compile(r"^(?P<n>\d+|[零〇一二两三四五六七八九十]+)\s*(?P<unit>分|颗星|星)?(?P<rest>.*)$", re.S)
+# Right after a bare number these make it another number (4.5, 4/5, 1e3, 80%): refused, not read as its first digit.
+NOT_A_SCORE_RE = re.compile(r"^(?:[.．。·/／%％]\s*\d|[A-Za-z0-9０-９])")
 ASPECT_WORDS = {"过程": EvaluationAspect.PROCESS, "结果": EvaluationAspect.RESULT, "整体": EvaluationAspect.OVERALL}
-RATE_USAGE = "请发送“评价 编号 分数 意见”，例如：评价 7 5 路修得很好。分数 1 到 5，5 分最满意；意见可以不写。"
-REVIEW_USAGE = "请发送“评议 编号 分数 意见”，例如：评议 7 4 过程规范，工期稍长。可在分数前写“过程”或“结果”。"
-COMMENT_USAGE = "请发送“点评 编号 意见”，例如：点评 7 结果 群众满意。可在意见前写“过程”或“结果”。"
-ANALYSIS_USAGE = "请发送“评析 编号 意见”，例如：评析 7 过程 调研充分，会上分歧较大。可在意见前写“过程”或“结果”。"
-SUMMARY_USAGE = "请发送“评价结果 编号”，例如：评价结果 7。"
+RATE_USAGE = "请发送“评价 编号 分数 意见”，例如：评价 2026-007 5 路修得很好。分数 1 到 5，5 分最满意；意见可以不写。"
+REVIEW_USAGE = "请发送“评议 编号 分数 意见”，例如：评议 2026-007 4 过程规范，工期稍长。可在分数前写“过程”或“结果”。"
+COMMENT_USAGE = "请发送“点评 编号 意见”，例如：点评 2026-007 结果 群众满意。可在意见前写“过程”或“结果”。"
+ANALYSIS_USAGE = "请发送“评析 编号 意见”，例如：评析 2026-007 过程 调研充分，会上分歧较大。可在意见前写“过程”或“结果”。"
+SUMMARY_USAGE = "请发送“评价结果 编号”，例如：评价结果 2026-007。"
 
 
 def parse_score(text: str) -> tuple[int, str]:
     """A score 1–5 at the start (5, ５, 5分, 五, 五分) and the rest; a clear refusal otherwise."""
     match = SCORE_RE.match(text.strip())
     value = chinese_number(match["n"]) if match else None
+    if match and not match["unit"] and NOT_A_SCORE_RE.match(match.string[match.end("n"):]):
+        value = None
     if value is None or not 1 <= value <= 5:
-        raise InvalidInput("请打 1 到 5 分，例如：评价 7 5 路修得很好（5 分最满意，1 分最不满意）。")
+        raise InvalidInput("请打 1 到 5 分，例如：评价 2026-007 5 路修得很好（5 分最满意，1 分最不满意）。")
     return value, match["rest"].strip().lstrip(",:;").strip() if match else ""
 
 

@@ -14,7 +14,7 @@ from handlers.registry import router
 from handlers.topic_input import as_typed
 from models import Role
 
-USAGE = ("请发送：反馈 议题编号 办了什么，例如：反馈 7 村东路已硬化 500 米。\n"
+USAGE = ("请发送：反馈 议题编号 办了什么，例如：反馈 2026-007 村东路已硬化 500 米。\n"
          "可以在后面加“经办 张三”“完成 2026-12-20”；不写就记您本人、今天。")
 # A marker starts the text or follows a space, so "经办人员已到位" or "已完成12月" stay part of what was done.
 BY_RE = re.compile(r"(?:^|\s)(?:经办人?|办理人|负责人)(?:[:：]\s*|\s+)(?P<by>[^\s，,。；;]+)")
@@ -56,7 +56,8 @@ def give_feedback(ctx: Context, rest: str) -> str:
     if not done:
         raise InvalidInput(USAGE)
     entry = feedback.record(ctx.db, topic, done=done, done_by=by or ctx.person.display_name, done_on=day,
-                            now=ctx.now, via="chat", recorded_by=ctx.person, department=department)
+                            now=ctx.now, via="chat", recorded_by=ctx.person, department=department,
+                            tz=ctx.settings.tz)
     return (f"已记录议题 {topic.number} 的结果反馈（第 {entry.seq} 条）：{entry.done}\n"
             f"经办：{entry.done_by}，完成时间：{feedback.fmt_day(entry.done_on)}。已告诉召集人和提议人。")
 

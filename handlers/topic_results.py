@@ -1,4 +1,4 @@
-"""Keywords after a consultation's result: 确认结果 (R-RES-1), 落实, and the routes beyond the council (R-RES-5):
+"""Keywords after a consultation's result: 确认结果 (R-RES-1), 落实, 落实完成, and the routes beyond the council (R-RES-5):
 上报, 转党组织, 转提案, 转社情民意.
 
 A number alone is looked up among the organisations where the sender holds the role (and those below them);
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from domain.errors import InvalidInput
 from domain.orgs import people
+from domain.paperwork import feedback
 from domain.topics import operations as topics
 from domain.topics import refs as topic_refs
 from domain.topics import routes as topic_routes
@@ -20,11 +21,13 @@ from models import Role, RouteKind, Topic, TopicState
 S = TopicState
 ROUTE_ROLES = (Role.CONVENOR, Role.PARTY_REVIEWER, Role.UPPER_OFFICE)
 EXAMPLES = {
-    RouteKind.UP: "上报 7 修桥要镇里统筹资金",
-    RouteKind.PARTY: "转党组织 7 两种意见相持不下，请党组织决策",
-    RouteKind.PROPOSAL: "转提案 7 涉及全县的河道治理",
-    RouteKind.OPINION: "转社情民意 7 群众反映的共性问题",
+    RouteKind.UP: "上报 2026-007 修桥要镇里统筹资金",
+    RouteKind.PARTY: "转党组织 2026-007 两种意见相持不下，请党组织决策",
+    RouteKind.PROPOSAL: "转提案 2026-007 涉及全县的河道治理",
+    RouteKind.OPINION: "转社情民意 2026-007 群众反映的共性问题",
 }
+
+COMPLETE_USAGE = "请发送“落实完成 编号 落实情况”，例如：落实完成 2026-007 村东路已硬化 500 米。"
 
 DONE = {
     RouteKind.UP: "已把 {topic} 上报到{to}，理由已记录，会通知{to}。",
@@ -49,7 +52,7 @@ def _ref_and_text(rest: str, usage: str) -> tuple[str, str]:
 @router.keyword("确认结果", "确认协商结果", roles=(Role.PARTY_REVIEWER,))
 def confirm(ctx: Context, rest: str) -> str:
     """确认结果 编号：党组织确认协商结果（确认后报上级备案，才能落实）"""
-    ref, note = _ref_and_text(rest, "请发送“确认结果 编号”，例如：确认结果 7。发送“待审”查看等您确认的议题。")
+    ref, note = _ref_and_text(rest, "请发送“确认结果 编号”，例如：确认结果 2026-007。发送“待审”查看等您确认的议题。")
     topic = _find(ctx, ref, (Role.PARTY_REVIEWER,), (S.CONSENSUS, S.BASIC_CONSENSUS))
     topic_routes.confirm(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
     filed = f"已报{topic.org.parent.name}备案，" if topic.org.parent is not None else ""
@@ -59,12 +62,34 @@ def confirm(ctx: Context, rest: str) -> str:
 @router.keyword("落实", "开始落实", roles=(Role.CONVENOR,))
 def implement(ctx: Context, rest: str) -> str:
     """落实 编号：党组织确认结果后，开始落实"""
-    ref, note = _ref_and_text(rest, "请发送“落实 编号”，例如：落实 7。")
+    ref, note = _ref_and_text(rest, "请发送“落实 编号”，例如：落实 2026-007。")
     among = people.role_orgs(ctx.db, ctx.person, Role.CONVENOR)
     topic = topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz,
                                narrow=lambda t: t.state in (S.CONFIRMED, S.CONSENSUS, S.BASIC_CONSENSUS))
-    topics.implement(ctx.db, topic, ctx.person, ctx.now, as_typed(ctx, note))
+    note = as_typed(ctx, note)
+    topic_routes.check_note(note)
+    topics.implement(ctx.db, topic, ctx.person, ctx.now, note)
     return f"议题 {topic.number} 开始落实。落实情况会公示，并告诉提议人。"
+
+
+@router.keyword("落实完成", "已落实", roles=(Role.CONVENOR,))
+def complete(ctx: Context, rest: str) -> str:
+    """落实完成 编号 落实情况：议题落实完成（已落实），公示并告诉提议人"""
+    ref, note = _ref_and_text(rest, COMPLETE_USAGE)
+    among = people.role_orgs(ctx.db, ctx.person, Role.CONVENOR)
+    topic = topic_refs.resolve(ctx.db, ref, among, ctx.now, ctx.settings.tz,
+                               narrow=lambda t: t.state is S.IMPLEMENTING)
+    note = as_typed(ctx, note).strip()
+    if not note:  # the department's latest 结果反馈 says what was done
+        latest = feedback.entries(ctx.db, topic)[-1:]
+        if not latest:
+            raise InvalidInput(f"请写上落实情况，例如：落实完成 {topic.number} 村东路已硬化 500 米。")
+        note = f"按结果反馈第 {latest[0].seq} 条：{latest[0].done}"[:topic_routes.MAX_REASON_CHARS]
+    topic_routes.check_note(note)
+    topics.complete(ctx.db, topic, ctx.person, ctx.now, note)
+    days = ctx.settings.rules.result_notice_days
+    return (f"议题 {topic.number} 已落实：{note}\n落实情况会公示 {days} 天，并告诉提议人。"
+            f"群众可以发送“评价 {topic.number} 分数”来评价。")
 
 
 def _route(ctx: Context, rest: str, kind: RouteKind) -> str:

@@ -202,3 +202,18 @@ def test_r_org_6_summary_per_organisation_for_the_supervisors(bot, db, services,
     assert "议事会成员" in rows["东风成员8"].roles
     assert participation.participation_summary(db, tree.get_org(db, "v2"), today, today)[0].counts.expected == 0
     assert re.fullmatch(r"\d+", str(rows["王书记"].person_id))
+
+
+def test_r_org_6_a_topic_title_typed_as_a_formula_stays_text_in_the_record(bot, db, services, world, tmp_path):
+    """A villager's title such as =HYPERLINK(...) is shown in the XLSX record as typed, never run as a formula."""
+    title = '=HYPERLINK("http://evil.example","点这里修路")'
+    assert "已登记" in bot.send("m-v1-1", f"提议 {title}")
+    out = tmp_path / "record.xlsx"
+    today = _today(services).isoformat()
+    result = run_cli(services, tmp_path, "person", "record", "--person", "m-v1-1", "--from", today, "--to", today,
+                     "--format", "xlsx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    cells = [cell for row in load_workbook(out).active.iter_rows() for cell in row if cell.value]
+    typed = [cell for cell in cells if "HYPERLINK" in str(cell.value)]
+    assert typed, "the title is in the record"
+    assert all(cell.data_type != "f" for cell in typed)

@@ -87,7 +87,8 @@ def topic_feedback(state: CliState, org_code: str, number: str, done: str, done_
     def action(session: Any) -> str:
         found = find_topic(state, session, org_code, number)
         when = day or now_utc().astimezone(state.settings.tz).date()
-        entry = feedback.record(session, found, done=done, done_by=done_by, done_on=when, now=now_utc(), via="cli")
+        entry = feedback.record(session, found, done=done, done_by=done_by, done_on=when, now=now_utc(), via="cli",
+                                tz=state.settings.tz)
         return (f"{found.org.name} 议题 {found.number}：已记录结果反馈第 {entry.seq} 条，"
                 f"已通知召集人和提议人。")
 

@@ -7,7 +7,7 @@ administrator from the CLI; each entry is pushed to the organisation's convenors
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ BEFORE_RESULT = frozenset({S.REGISTERED, S.SCREENING, S.SUBMITTED, S.REVIEWED, S
 NOT_AWAITING = BEFORE_RESULT | {S.NO_CONSENSUS, S.EVALUATED}  # the department's 待办 skips these
 DONE_MAX_CHARS = 500
 BY_MAX_CHARS = 100
+MAX_DAYS_AHEAD = 366  # a planned completion further ahead is taken for a typo (as a meeting more than a year ahead)
 HEADER = ["序号", "办理情况", "经办人（单位）", "完成时间", "反馈时间"]
 
 
@@ -48,21 +49,23 @@ def require_department(db: Session, person: Person, topic: Topic) -> Organisatio
 
 
 def record(db: Session, topic: Topic, *, done: str, done_by: str, done_on: date, now: datetime, via: str,
-           recorded_by: Person | None = None, department: Organisation | None = None) -> TopicFeedback:
+           recorded_by: Person | None = None, department: Organisation | None = None,
+           tz: tzinfo = UTC) -> TopicFeedback:
     """Add one entry to the topic's feedback list and tell the convenors and the proposer."""
     done, done_by = (done or "").strip(), (done_by or "").strip()
     if not done:
-        raise InvalidInput("请写上办了什么，例如：反馈 7 村东路已硬化 500 米。")
+        raise InvalidInput(f"请写上办了什么，例如：反馈 {topic.number} 村东路已硬化 500 米。")
     if len(done) > DONE_MAX_CHARS:
         raise InvalidInput(f"办理情况请控制在 {DONE_MAX_CHARS} 字以内。")
     if not done_by or len(done_by) > BY_MAX_CHARS:
         raise InvalidInput(f"请写上经办人或单位（{BY_MAX_CHARS} 字以内）。")
+    check_day(topic, done_on, now, tz)
     if topic.state in BEFORE_RESULT:
         raise Conflict(f"议题 {topic.number} 现在“{topic.state.label}”，还没有协商结果，不用反馈。")
+    db.execute(select(Topic.id).where(Topic.id == topic.id).with_for_update())  # the twin check and seq under it
     twin = db.scalar(select(TopicFeedback).where(TopicFeedback.topic_id == topic.id, TopicFeedback.done == done))
     if twin is not None:
         raise Conflict(f"这条反馈已经记录过了（议题 {topic.number} 第 {twin.seq} 条）。")
-    db.execute(select(Topic.id).where(Topic.id == topic.id).with_for_update())
     seq = (db.scalar(select(func.max(TopicFeedback.seq)).where(TopicFeedback.topic_id == topic.id)) or 0) + 1
     entry = TopicFeedback(topic_id=topic.id, seq=seq, done=done, done_by=done_by, done_on=done_on, via=via,
                           department_org_id=department.id if department else None,
@@ -78,6 +81,17 @@ def record(db: Session, topic: Topic, *, done: str, done_by: str, done_on: date,
                          f"发送“议题 {topic.number}”查看。"),
                    source_key=f"topic-feedback:{entry.id}")
     return entry
+
+
+def check_day(topic: Topic, done_on: date, now: datetime, tz: tzinfo) -> None:
+    """Refuse a completion day before the topic was registered or more than a year ahead (a typo)."""
+    registered = topic.created_at.astimezone(tz).date()
+    latest = now.astimezone(tz).date() + timedelta(days=MAX_DAYS_AHEAD)
+    if done_on < registered:
+        raise InvalidInput(f"完成时间不对：{fmt_day(done_on)}早于议题 {topic.number} 登记的日子"
+                           f"（{fmt_day(registered)}）。请写成 2026-12-20 或 12月20日。")
+    if done_on > latest:
+        raise InvalidInput(f"完成时间不对：{fmt_day(done_on)}太远了，最晚写到{fmt_day(latest)}。")
 
 
 def entries(db: Session, topic: Topic) -> list[TopicFeedback]:

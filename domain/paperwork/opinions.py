@@ -40,6 +40,7 @@ RESULTS = (TopicState.CONSENSUS, TopicState.BASIC_CONSENSUS, TopicState.NO_CONSE
 KIND_LABELS = {AttendeeKind.MEMBER: "议事会成员", AttendeeKind.STAKEHOLDER: "利益相关方代表",
                AttendeeKind.INVITED: "列席人员"}
 REVISION_PREFIX = "议题修订为："
+MAX_ID = 2**31 - 1  # the ids are 32-bit: a longer number typed is simply not found (not a database error)
 HEADER = ["序号", "议题", "意见建议", "议题修订", "协商结果"]
 
 
@@ -188,7 +189,7 @@ def sheet(db: Session, meeting: Meeting, tz: tzinfo, opinions: OpinionList | Non
 
 def find_meeting(db: Session, org: Organisation, meeting_id: int) -> Meeting:
     """The organisation's meeting by its number (#id, as ``meeting list`` prints it)."""
-    meeting = db.get(Meeting, meeting_id)
+    meeting = db.get(Meeting, meeting_id) if 0 < meeting_id <= MAX_ID else None
     if meeting is None or meeting.org_id != org.id:
         raise NotFound(f"{org.name}没有会议 #{meeting_id}。用 shangliang meeting list --org {org.code} 查看。")
     return meeting
@@ -206,7 +207,7 @@ def inbox(db: Session, person: Person) -> list[OpinionList]:
 
 def open_received(db: Session, person: Person, list_id: int, now: datetime) -> OpinionList:
     """A list sent to the person's office, marked read (清单 <编号>)."""
-    opinions = db.get(OpinionList, list_id)
+    opinions = db.get(OpinionList, list_id) if 0 < list_id <= MAX_ID else None
     if (opinions is None or opinions.upper_org is None
             or not people.has_role(db, person, opinions.upper_org, Role.UPPER_OFFICE)):
         # Another office's list reads as a missing one: its number tells nothing about who sent what.

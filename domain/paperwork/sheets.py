@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape
 
 FORMATS = ("docx", "pdf", "csv")
 PDF_FONT = "STSong-Light"  # the CJK font domain/notices/pdf.py uses (built into reportlab)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet would run these
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not allowed in XML (DOCX), unprintable in a PDF
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Sheet:
 
 def render(sheet: Sheet, fmt: str) -> bytes:
     """The sheet as a file of the format (docx, pdf or csv)."""
+    sheet = cleaned(sheet)
     if fmt == "docx":
         return to_docx(sheet)
     if fmt == "pdf":
@@ -40,16 +44,33 @@ def render(sheet: Sheet, fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def clean(text: str) -> str:
+    """The text without control characters (a pasted vertical tab would make the DOCX unwritable)."""
+    return CONTROL_RE.sub("", text)
+
+
+def cleaned(sheet: Sheet) -> Sheet:
+    """The sheet with every text cleaned."""
+    return replace(sheet, title=clean(sheet.title), number=clean(sheet.number), org_line=clean(sheet.org_line),
+                   date_line=clean(sheet.date_line), extra_lines=[clean(x) for x in sheet.extra_lines],
+                   header=[clean(x) for x in sheet.header], rows=[[clean(c) for c in row] for row in sheet.rows])
+
+
+def safe_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a quote before it (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(sheet: Sheet) -> bytes:
     """CSV in UTF-8 with a BOM (Excel opens it): title and head lines, a blank row, then the table."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([sheet.title])
+    writer.writerow([safe_cell(sheet.title)])
     for line in sheet.head_lines():
-        writer.writerow([line])
+        writer.writerow([safe_cell(line)])
     writer.writerow([])
-    writer.writerow(sheet.header)
-    writer.writerows(sheet.rows)
+    writer.writerow([safe_cell(c) for c in sheet.header])
+    writer.writerows([[safe_cell(c) for c in row] for row in sheet.rows])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -114,7 +135,7 @@ def to_pdf(sheet: Sheet) -> bytes:
     weights = sheet.widths or [1.0] * len(sheet.header)
     widths = [doc.width * w / sum(weights) for w in weights]
     data = [[para(h, cell) for h in sheet.header]] + [[para(c, cell) for c in row] for row in sheet.rows]
-    table = Table(data, colWidths=widths, repeatRows=1)
+    table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)  # a cell taller than a page goes on
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE"))]))
     story.append(table)

@@ -1,7 +1,8 @@
 """One member's participation record for 履职考核 (X-三(四), L-五(二)) as XLSX (openpyxl) or DOCX (python-docx).
 
 The record holds the counts, then the meetings, topics, training and council terms one by one. Votes
-appear as a count only: which poll, when, and above all which choice are never written.
+appear as a count only: which poll, when, and above all which choice are never written; questionnaires too (the
+sheets submitted, never an answer).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def tables(record: PersonRecord) -> list[Table]:
     counts = Table("一、统计", ["项目", "次数"], [
         ["应到会议", str(c.expected)], ["实际到会", str(c.attended)], ["会上发言（含网络协商意见）", str(c.speeches)],
         ["提出议题", str(c.proposed)], ["联名议题", str(c.cosigned)], ["参加表决（只计次数）", str(c.votes)],
-        ["参加培训", str(c.trainings)]])
+        ["参加培训", str(c.trainings)], ["填写问卷（只计份数，不含匿名问卷）", str(c.questionnaires)]])
     meetings = Table("二、会议", ["日期", "组织", "会议", "到会", "发言次数"],
                      [[_day(m.day), m.org, m.title, "到会" if m.attended else "缺席", str(m.speeches)]
                       for m in record.meetings])
@@ -84,6 +85,9 @@ def to_xlsx(record: PersonRecord, made_at: datetime) -> bytes:
         sheet.append(table.header)
         for row in table.rows or [["无"]]:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # a typed title such as =HYPERLINK(...) stays text, never a formula
+                    cell.data_type = "s"
     for letter, width in zip("ABCDE", (14, 24, 36, 10, 10), strict=True):
         sheet.column_dimensions[letter].width = width
     buf = io.BytesIO()

@@ -8,7 +8,8 @@ administrator (``shangliang org six-have``); the latest entry of an item counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
@@ -16,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from domain.errors import InvalidInput
 from domain.meetings.cadence import add_months
-from domain.orgs.council import composition
 from domain.records.participation import DEFAULT_TZ
 from domain.settings import RulesSettings
-from models import Meeting, Organisation, SixHaveEntry, TopicEvent, TopicState
+from models import Meeting, Organisation, Role, RoleGrant, SixHaveEntry, TopicEvent, TopicState
 from models.base import utcnow
 
 ORDER = ("organisation", "rules", "place", "sign", "activities", "results")
@@ -72,39 +72,83 @@ def record_item(db: Session, org: Organisation, word: str, note: str, *, present
     return row
 
 
-def _entered(db: Session, org: Organisation) -> dict[str, SixHaveEntry]:
-    rows = db.scalars(select(SixHaveEntry).where(SixHaveEntry.org_id == org.id).order_by(SixHaveEntry.id))
-    return {row.item: row for row in rows}  # the latest per item wins
+@dataclass
+class Facts:
+    """What the derived items and the entries of one organisation rest on."""
+
+    convenors: int = 0
+    members: int = 0
+    meetings: int = 0
+    last_meeting: datetime | None = None
+    done: int = 0
+    entered: dict[str, SixHaveEntry] = field(default_factory=dict)
+
+
+def facts_by_org(db: Session, org_ids: Iterable[int], now: datetime, rules: RulesSettings,
+                 tz: tzinfo = DEFAULT_TZ) -> dict[int, Facts]:
+    """The facts of every organisation, four queries whatever their number (GROUP BY organisation)."""
+    ids = list(org_ids)
+    found = {org_id: Facts() for org_id in ids}
+    if not ids:
+        return found
+    start = since(now, rules, tz)
+    council = (select(RoleGrant.org_id, RoleGrant.role, func.count(RoleGrant.id))
+               .where(RoleGrant.org_id.in_(ids), RoleGrant.revoked_at.is_(None),
+                      RoleGrant.role.in_((Role.CONVENOR, Role.MEMBER))).group_by(RoleGrant.org_id, RoleGrant.role))
+    for org_id, role, n in db.execute(council):
+        if Role(role) is Role.CONVENOR:
+            found[org_id].convenors = n
+        else:
+            found[org_id].members = n
+    held = (select(Meeting.org_id, func.count(Meeting.id), func.max(Meeting.opened_at))
+            .where(Meeting.org_id.in_(ids), Meeting.opened_at >= start, Meeting.opened_at <= now)
+            .group_by(Meeting.org_id))
+    for org_id, n, last in db.execute(held):
+        found[org_id].meetings, found[org_id].last_meeting = n, last
+    done = (select(TopicEvent.org_id, func.count(func.distinct(TopicEvent.topic_id)))
+            .where(TopicEvent.org_id.in_(ids), TopicEvent.to_state == TopicState.IMPLEMENTED.value,
+                   TopicEvent.from_state != TopicState.IMPLEMENTED.value, TopicEvent.at >= start, TopicEvent.at <= now)
+            .group_by(TopicEvent.org_id))
+    for org_id, n in db.execute(done):
+        found[org_id].done = n
+    for row in db.scalars(select(SixHaveEntry).where(SixHaveEntry.org_id.in_(ids)).order_by(SixHaveEntry.id)):
+        # the latest entry per organisation and item wins
+        found[row.org_id].entered[row.item] = row
+    return found
+
+
+def items_from(facts: Facts, rules: RulesSettings, tz: tzinfo = DEFAULT_TZ) -> list[Item]:
+    """The six items, in the order of L-三(一), from an organisation's facts."""
+    months = rules.six_have_period_months
+    last = f"，最近一次 {facts.last_meeting.astimezone(tz):%Y-%m-%d}" if facts.last_meeting else ""
+    items = {"organisation": Item("organisation", facts.convenors > 0 and facts.members > 0,
+                                  f"召集人 {facts.convenors} 人，成员 {facts.members} 人"),
+             "activities": Item("activities", facts.meetings > 0, f"近 {months} 个月开会 {facts.meetings} 次{last}"),
+             "results": Item("results", facts.done > 0, f"近 {months} 个月落实议题 {facts.done} 件")}
+    for code in ENTERED:
+        row = facts.entered.get(code)
+        items[code] = Item(code, bool(row and row.present), row.note if row and row.present else "未登记")
+    return [items[code] for code in ORDER]
 
 
 def six_have(db: Session, org: Organisation, now: datetime | None = None, rules: RulesSettings | None = None,
              tz: tzinfo = DEFAULT_TZ) -> list[Item]:
     """The six items of the organisation's room, in the order of L-三(一)."""
     now, rules = now or utcnow(), rules or RulesSettings()
-    start = since(now, rules, tz)
-    council = composition(db, org, rules)
-    items = {"organisation": Item("organisation", council.convenors > 0 and council.members > 0,
-                                  f"召集人 {council.convenors} 人，成员 {council.members} 人")}
-    held = db.execute(select(func.count(Meeting.id), func.max(Meeting.opened_at)).where(
-        Meeting.org_id == org.id, Meeting.opened_at >= start, Meeting.opened_at <= now)).one()
-    last = f"，最近一次 {held[1].astimezone(tz):%Y-%m-%d}" if held[1] else ""
-    months = rules.six_have_period_months
-    items["activities"] = Item("activities", held[0] > 0, f"近 {months} 个月开会 {held[0]} 次{last}")
-    done = db.scalar(select(func.count(func.distinct(TopicEvent.topic_id))).where(
-        TopicEvent.org_id == org.id, TopicEvent.to_state == TopicState.IMPLEMENTED.value,
-        TopicEvent.from_state != TopicState.IMPLEMENTED.value, TopicEvent.at >= start, TopicEvent.at <= now)) or 0
-    items["results"] = Item("results", done > 0, f"近 {months} 个月落实议题 {done} 件")
-    entered = _entered(db, org)
-    for code in ENTERED:
-        row = entered.get(code)
-        items[code] = Item(code, bool(row and row.present), row.note if row and row.present else "未登记")
-    return [items[code] for code in ORDER]
+    return items_from(facts_by_org(db, [org.id], now, rules, tz)[org.id], rules, tz)
 
 
 def six_have_gaps(db: Session, org: Organisation, now: datetime | None = None, rules: RulesSettings | None = None,
                   tz: tzinfo = DEFAULT_TZ) -> list[str]:
     """The labels of the items the room lacks (for supervisors), e.g. ["有标识", "有成效"]."""
     return [item.label for item in six_have(db, org, now, rules, tz) if not item.present]
+
+
+def gaps_by_org(db: Session, org_ids: Iterable[int], now: datetime, rules: RulesSettings,
+                tz: tzinfo = DEFAULT_TZ) -> dict[int, list[str]]:
+    """The missing labels of every organisation (the supervisors' view), with the queries of one."""
+    return {org_id: [item.label for item in items_from(facts, rules, tz) if not item.present]
+            for org_id, facts in facts_by_org(db, org_ids, now, rules, tz).items()}
 
 
 def lines(items: list[Item]) -> list[str]:

@@ -34,8 +34,9 @@ def choose_office(db: Session, person: Person, code: str = "") -> Organisation:
 
 
 def require_office(db: Session, person: Person, org: Organisation) -> None:
-    """Refuse someone without the upper-office role in org."""
-    if not people.has_role(db, person, org, *SUPERVISOR_ROLES):
+    """Refuse someone without the upper-office role in org or in an organisation above it (X-15: a county
+    office supervises every township below it, and what is below those)."""
+    if not any(people.has_role(db, person, office, *SUPERVISOR_ROLES) for office in [org, *org_tree.ancestors(org)]):
         raise PermissionDenied(f"只有{org.name}的上级办公室人员可以查看监督情况。")
 
 

@@ -21,7 +21,8 @@ ACTION_LABELS = {
 ACTION_KEYWORDS = {
     "screen": "筛选 {n} 问卷调查", "submit": "报审 {n}", "review": "通过 {n}", "approve": "通过 {n}",
     "return": "退回 {n} 理由", "research": "调研 {n} 调研情况", "schedule": "安排会议 {n} 日期 时间 地点",
-    "withdraw": "撤回 {n}", "confirm": "确认结果 {n}", "implement": "落实 {n}", "escalate": "上报 {n} 理由",
+    "withdraw": "撤回 {n}", "confirm": "确认结果 {n}", "implement": "落实 {n}", "complete": "落实完成 {n} 落实情况",
+    "escalate": "上报 {n} 理由",
     "to_party": "转党组织 {n} 理由", "to_proposal": "转提案 {n} 理由", "to_opinion": "转社情民意 {n} 理由",
 }
 

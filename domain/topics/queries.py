@@ -22,6 +22,7 @@ CONVENOR_TODO = {
     S.APPROVED: "调研 {ref} 调研情况",
     S.RESEARCHED: "安排会议 {ref} 日期 时间 地点",
     S.CONFIRMED: "落实 {ref}",
+    S.IMPLEMENTING: "落实完成 {ref} 落实情况",
 }
 REVIEWER_TODO = "通过 {ref}，或 退回 {ref} 理由"
 CONFIRM_TODO = "确认结果 {ref}"  # R-RES-1

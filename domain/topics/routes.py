@@ -45,12 +45,19 @@ MAX_REASON_CHARS = 500
 
 def confirm(db: Session, topic: Topic, actor: Person, now: datetime, note: str = "") -> TopicEvent:
     """The same-level party organisation confirms a (basic) consensus; it is filed with the level above at once."""
+    check_note(note)
     event = transition(db, topic, "confirm", actor, now, reason=note)
     parent = topic.org.parent
     if parent is not None:
         filed = states.apply(db, topic, "file", actor, now, reason=f"报{parent.name}备案")
         _tell_filing(db, topic, parent, filed, now)
     return event
+
+
+def check_note(note: str) -> None:
+    """A note on a result step (确认结果, 落实, 落实完成) is kept to MAX_REASON_CHARS (it is pushed and audited)."""
+    if len((note or "").strip()) > MAX_REASON_CHARS:
+        raise InvalidInput(f"说明太长了（{len(note.strip())} 字），请控制在 {MAX_REASON_CHARS} 字以内。")
 
 
 def _tell_filing(db: Session, topic: Topic, parent: Organisation, event: TopicEvent, now: datetime) -> None:
@@ -87,7 +94,7 @@ def route(db: Session, topic: Topic, kind: RouteKind | str, actor: Person, now: 
     """Send the topic beyond its council by one route, with its reason (audited, pushed, listed there)."""
     kind = RouteKind(kind)
     reason = (reason or "").strip()
-    if not reason:
+    if not any(ch.isalnum() for ch in reason):  # empty, or only punctuation ("。。")
         raise InvalidInput(f"请写上{kind.label}的理由，例如：{kind.label} {topic.number} 需要上级协调资金。")
     if len(reason) > MAX_REASON_CHARS:
         raise InvalidInput(f"理由太长了（{len(reason)} 字），请控制在 {MAX_REASON_CHARS} 字以内。")

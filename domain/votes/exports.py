@@ -63,12 +63,19 @@ def write_export(path: str | Path, sheets: list[Sheet], *, detail: bool = False)
     if suffix == ".csv":
         _, rows = sheets[1 if detail and len(sheets) > 1 else 0]
         with target.open("w", encoding="utf-8-sig", newline="") as out:
-            csv.writer(out).writerows(rows)
+            csv.writer(out).writerows([[_csv_safe(value) for value in row] for row in rows])
     elif suffix == ".xlsx":
         _write_xlsx(target, sheets)
     else:
         raise InvalidInput(f"只能导出 .csv 或 .xlsx 文件，不认识“{target.name}”。")
     return target
+
+
+def _csv_safe(value: object) -> object:
+    """A text cell starting with = + - @ (or a tab or CR) gets a quote before it, so spreadsheets show it (OWASP)."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
 
 
 def _write_xlsx(target: Path, sheets: list[Sheet]) -> None:
@@ -81,6 +88,9 @@ def _write_xlsx(target: Path, sheets: list[Sheet]) -> None:
         sheet = book.create_sheet(name)
         for row in rows:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # typed text such as =HYPERLINK(...) stays text, never a formula
+                    cell.data_type = "s"
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
