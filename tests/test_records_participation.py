@@ -217,3 +217,17 @@ def test_r_org_6_a_topic_title_typed_as_a_formula_stays_text_in_the_record(bot, 
     typed = [cell for cell in cells if "HYPERLINK" in str(cell.value)]
     assert typed, "the title is in the record"
     assert all(cell.data_type != "f" for cell in typed)
+
+
+def test_r_org_6_a_control_character_in_a_training_title_does_not_break_the_docx(db, services, world, tmp_path):
+    """A pasted vertical tab in an entered title never makes the Word record unwritable."""
+    today = _today(services).isoformat()
+    entered = run_cli(services, tmp_path, "person", "training", "--org", "v1", "--person", "m-v1-3", "--date", today,
+                      "--title", "议事\x0b规则培训")
+    assert entered.exit_code == 0, entered.output
+    out = tmp_path / "record.docx"
+    result = run_cli(services, tmp_path, "person", "record", "--person", "m-v1-3", "--from", today, "--to", today,
+                     "--format", "docx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    text = "\n".join(cell.text for table in Document(out).tables for row in table.rows for cell in row.cells)
+    assert re.search(r"议事\s?规则培训", text)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape
+
+from domain import office_docs
+from domain.office_docs import clean
 
 FORMATS = ("docx", "pdf", "csv")
 PDF_FONT = "STSong-Light"  # the CJK font domain/notices/pdf.py uses (built into reportlab)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet would run these
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not allowed in XML (DOCX), unprintable in a PDF
 
 
 @dataclass
@@ -44,11 +45,6 @@ def render(sheet: Sheet, fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def clean(text: str) -> str:
-    """The text without control characters (a pasted vertical tab would make the DOCX unwritable)."""
-    return CONTROL_RE.sub("", text)
-
-
 def cleaned(sheet: Sheet) -> Sheet:
     """The sheet with every text cleaned."""
     return replace(sheet, title=clean(sheet.title), number=clean(sheet.number), org_line=clean(sheet.org_line),
@@ -76,34 +72,9 @@ def to_csv(sheet: Sheet) -> bytes:
 
 def to_docx(sheet: Sheet) -> bytes:
     """A Word document: centred title, head lines, a bordered table."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = "SimSun", Pt(11)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "SimSun")  # Chinese text in 宋体
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(sheet.title)
-    run.bold, run.font.size = True, Pt(18)
-    for line in sheet.head_lines():
-        doc.add_paragraph(line)
-    table = doc.add_table(rows=1, cols=len(sheet.header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, sheet.header, strict=True):
-        cell.text = text
-        for paragraph in cell.paragraphs:
-            for r in paragraph.runs:
-                r.bold = True
-    for row in sheet.rows:
-        for cell, text in zip(table.add_row().cells, row, strict=True):
-            cell.text = text
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+    doc = office_docs.new_document(sheet.title, sheet.head_lines())
+    office_docs.add_grid(doc, sheet.header, sheet.rows)
+    return office_docs.document_bytes(doc)
 
 
 def to_pdf(sheet: Sheet) -> bytes:

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain import office_docs
 from domain.errors import InvalidInput
 from domain.records.participation import PersonRecord
 
@@ -97,33 +98,11 @@ def to_xlsx(record: PersonRecord, made_at: datetime) -> bytes:
 
 def to_docx(record: PersonRecord, made_at: datetime) -> bytes:
     """A Word document: centred title, head lines, a bordered table per list."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name, normal.font.size = "SimSun", Pt(11)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "SimSun")  # Chinese text in 宋体
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(TITLE)
-    run.bold, run.font.size = True, Pt(18)
-    for line in head_lines(record, made_at):
-        doc.add_paragraph(line)
+    doc = office_docs.new_document(TITLE, head_lines(record, made_at))
     for table in tables(record):
-        doc.add_paragraph().add_run(table.heading).bold = True
+        doc.add_paragraph().add_run(office_docs.clean(table.heading)).bold = True
         if not table.rows:
             doc.add_paragraph("无")
             continue
-        grid = doc.add_table(rows=1, cols=len(table.header))
-        grid.style = "Table Grid"
-        for cell, text in zip(grid.rows[0].cells, table.header, strict=True):
-            cell.text = text
-        for row in table.rows:
-            for cell, text in zip(grid.add_row().cells, row, strict=True):
-                cell.text = text
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+        office_docs.add_grid(doc, table.header, table.rows)
+    return office_docs.document_bytes(doc)
