@@ -7,6 +7,8 @@ from typing import Any
 import requests
 
 ChatSession = Any  # fakewechat.chat.ChatSession (not imported: chat imports this module)
+# One number taps once (then numbers are text again: a questionnaire answer "2" must not tap button 2).
+MENU_HINT = "回复一个数字点一次按钮（例如 1）。再点要重新发 /menu，或直接发 /menu 4 点第 4 个。"
 
 
 def leaves_of(buttons: Any) -> list[dict[str, Any]]:
@@ -30,7 +32,7 @@ def menu_lines(answer: dict[str, Any]) -> list[str]:
             cells.append(f"{number} {leaf.get('name', '')}")
         head = f"【{button.get('name', '')}】" if button.get("sub_button") else ""
         lines.append(head + "　".join(cells))
-    lines.append("回复数字点按钮（例如 1）；发别的内容照常发送。")
+    lines.append(MENU_HINT)
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from domain.errors import DomainError
 from domain.meetings import attendance
@@ -10,7 +11,7 @@ from domain.orgs import names, people
 from handlers.context import Context
 from handlers.meetings import check_in_reply
 from handlers.normalize import strip_trailing
-from handlers.registry import router
+from handlers.registry import held_roles, router
 from handlers.understanding import not_understood, rewrite_opening
 
 logger = logging.getLogger(__name__)
@@ -25,9 +26,14 @@ WELCOME = (
 
 
 # Sections of the short help, for people whose roles make the full list too long for one reply.
-SECTIONS = {"topics": "议题", "topic_review": "议题办理", "proxy": "代办", "polls": "投票", "poll_start": "投票",
-            "questionnaires": "问卷", "notices": "通知", "basic": "其他", "evaluation": "评价",
-            "supervision": "监督", "records": "履职"}
+SECTIONS = {"topics": "议题", "topic_review": "议题办理", "topic_results": "议题办理", "paperwork": "议题办理",
+            "polls": "投票", "poll_start": "投票", "questionnaires": "问卷", "notices": "通知", "meetings": "开会",
+            "meeting_chair": "开会", "evaluation": "评价", "supervision": "监督", "proxy": "代办", "records": "履职",
+            "basic": "其他"}  # in the order the sections are shown
+UNBOUND_HELP = ("您还没绑定村（社区）。请先发送“绑定 邀请码”，例如：绑定 AB3CD5EF7G。\n"
+                "邀请码向村干部要，也可以直接扫村里的二维码。\n"
+                "绑定以后就能提议、联名、投票、填问卷、看通知，到时再发“帮助”看全部用法。\n"
+                "现在还可以发送：“我的”（看绑定了没有）、“我叫 姓名”（告诉我们您的称呼）。")
 HELP_BUDGET_BYTES = 1800  # under WeChat's 2048-byte passive reply; a villager's full list fits (1.6 KB)
 
 
@@ -39,8 +45,15 @@ def help_reply(ctx: Context, about: str = "") -> str:
     """Help built from the routes this user may use; short sections when the full list is too long."""
     if about:
         return keyword_help(ctx, about)
-    entries = router.help_entries(ctx)
-    head = "您可以发送：" if ctx.person.home_org_id else "您还没绑定村（社区），先发送“绑定 邀请码”。\n您可以发送："
+    if ctx.person.home_org_id is None and not held_roles(ctx):
+        return UNBOUND_HELP  # what an unbound follower may do now: bind (the full list waits until then)
+    return _help_text(router.help_entries(ctx), ctx.person.home_org_id is not None)
+
+
+@lru_cache(maxsize=1024)
+def _help_text(entries: tuple[tuple[str, str], ...], bound: bool) -> str:
+    """The help for these (feature, line) entries: built once per role set and binding, then reused."""
+    head = "您可以发送：" if bound else "您还没绑定村（社区），先发送“绑定 邀请码”。\n您可以发送："
     full = head + "\n" + "\n".join(f"· {line}" for _, line in entries)
     if len(full.encode("utf-8")) <= HELP_BUDGET_BYTES:
         return full
@@ -49,7 +62,9 @@ def help_reply(ctx: Context, about: str = "") -> str:
         words = sections.setdefault(SECTIONS.get(module, "其他"), [])
         if _keyword(line) not in words:
             words.append(_keyword(line))
-    body = "\n".join(f"【{name}】{'、'.join(words)}" for name, words in sections.items())
+    order = list(dict.fromkeys(SECTIONS.values()))
+    shown = sorted(sections.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    body = "\n".join(f"【{name}】{'、'.join(words)}" for name, words in shown)
     return f"{head}\n{body}\n发送“帮助 关键词”看具体用法，例如：帮助 提议"
 
 

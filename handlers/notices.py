@@ -9,7 +9,7 @@ from collections.abc import Callable
 from domain.errors import DomainError
 from domain.notices import broadcasts as notices
 from domain.notices import delivery_results, mass_send
-from domain.notices.delivery_report import delivery_report, report_text
+from domain.notices.delivery_report import delivery_report, latest_broadcasts, report_text
 from domain.notices.texts import display_title, fmt_day, fmt_until, full_text, notice_ref, reply_hint, shorten
 from domain.orgs.tree import BINDABLE_KINDS, find_by_invite
 from handlers.context import Context
@@ -104,6 +104,15 @@ def show_notices(ctx: Context, rest: str) -> str:
 @router.keyword("送达", roles=(Role.CONVENOR,))
 def delivery_status(ctx: Context, rest: str) -> str:
     """送达 编号：查看通知送达了多少人"""
+    if not rest.strip():  # the menu's 送达情况 button: the newest notice, and the numbers of the others
+        latest = latest_broadcasts(ctx.db, ctx.person)
+        if not latest:
+            return "您还没有发布过通知。发布请发送“发布通知 内容”。"
+        (notice, org), others = latest[0], latest[1:]
+        text = report_text(notice, org, delivery_report(ctx.db, notice), ctx.settings.tz)
+        if others:
+            text += "\n看前几条通知的，发送" + "、".join(f"“送达 {notice_ref(n, o)}”" for n, o in others) + "。"
+        return text
     notice, org = notices.convenor_notice(ctx.db, ctx.person, rest)
     return report_text(notice, org, delivery_report(ctx.db, notice), ctx.settings.tz)
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from domain.errors import InvalidInput, NotFound
 from domain.meetings import confirm
 from domain.notices.outbox import push_to
-from domain.votes import polls
+from domain.votes import polls, refs
 from domain.votes.answers import format_local, parse_choices
-from domain.votes.audience import audience_label, is_in
+from domain.votes.audience import audience_label, is_in, related_org_ids
 from domain.votes.ballot_box import box_for
 from domain.votes.poll_create import rules_line
 from domain.votes.receipts import FINGERPRINT_SHOWN, check_receipt, short_fingerprint
@@ -39,14 +39,16 @@ def _listing(ctx: Context) -> str:
     rows = polls.polls_for(ctx.db, ctx.person, ctx.now)
     if not rows:
         return "现在没有您可以参加的投票。有新投票时会通知您。"
-    lines = ["进行中和最近结束的投票："]
+    lines, clash = ["进行中和最近结束的投票："], refs.clashing([p for p, _ in rows], lambda p: p.number)
     for poll, voted in rows:
+        shown = refs.label(poll.number, poll.org, poll.number in clash)
         if phase(poll, ctx.now) is PollPhase.CLOSED:
-            state = f"已结束，发“结果 {poll.number}”看结果"
+            state = f"已结束，发“结果 {shown}”看结果"
         else:
             state = ("已投" if voted else "还没投") + f"，{_when(ctx, poll.closes_at)} 截止"
-        lines.append(f"· 投票 {poll.number}：{poll.question}（{state}）")
-    lines.append("发送“投票 编号”查看，例如：投票 " + str(rows[0][0].number))
+        lines.append(f"· 投票 {shown}：{poll.question}（{state}）")
+    first = rows[0][0]
+    lines.append("发送“投票 编号”查看，例如：投票 " + refs.label(first.number, first.org, first.number in clash))
     return "\n".join(lines)
 
 
@@ -106,14 +108,14 @@ def vote(ctx: Context, rest: str) -> str:
 def _poll_from(ctx: Context, rest: str, usage: str) -> Poll:
     ref = rest.split(" ")[0] if rest else ""
     if not ref:
-        raise InvalidInput(f"请写上投票编号，例如：{usage}")
+        raise InvalidInput(refs.usage_example(ctx.db, Poll, related_org_ids(ctx.db, ctx.person), usage))
     return polls.find_poll(ctx.db, ctx.person, ref)
 
 
 @router.keyword("结果", "投票结果")
 def results(ctx: Context, rest: str) -> str | ImageReply:
     """结果 编号：查看投票结果"""
-    poll = polls.ensure_final(ctx.db, _poll_from(ctx, rest, "结果 3"), ctx.now, ctx.settings.tz)
+    poll = polls.ensure_final(ctx.db, _poll_from(ctx, rest, "结果"), ctx.now, ctx.settings.tz)
     closed = phase(poll, ctx.now) is PollPhase.CLOSED
     if poll.hide_results and not closed:
         return f"投票 {poll.number} 的结果在 {_when(ctx, poll.closes_at)} 截止后公布，到时会通知您。"
@@ -162,7 +164,7 @@ def verify(ctx: Context, rest: str) -> str:
 @router.keyword("结束投票", roles=(Role.CONVENOR, Role.UPPER_OFFICE))
 def close(ctx: Context, rest: str) -> str:
     """结束投票 编号：提前结束一个投票"""
-    poll = polls.close_poll(ctx.db, _poll_from(ctx, rest, "结束投票 3"), ctx.person, ctx.now, ctx.settings.tz)
+    poll = polls.close_poll(ctx.db, _poll_from(ctx, rest, "结束投票"), ctx.person, ctx.now, ctx.settings.tz)
     lines = [f"投票 {poll.number} 已结束，共 {poll.voter_count} 人投票。结果正在推送给大家。"]
     if poll.outcome is not None:
         lines.append(poll.outcome_note or "")

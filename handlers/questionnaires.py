@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from domain.errors import InvalidInput
-from domain.votes import questionnaires
+from domain.votes import questionnaires, refs
 from domain.votes.answers import RATING_HINT, choice_hint, format_local
+from domain.votes.audience import related_org_ids
 from domain.votes.questionnaire_results import describe, summary_for, summary_text
 from domain.votes.questionnaires import Mode
 from domain.votes.tally import PollPhase
@@ -77,7 +78,7 @@ def _listing(ctx: Context) -> str:
     rows = questionnaires.open_for(ctx.db, ctx.person, ctx.now)
     if not rows:
         return "现在没有需要您填写的问卷。有新问卷时会通知您。"
-    lines = ["请您填写的问卷："]
+    lines, clash = ["请您填写的问卷："], refs.clashing([q for q, _ in rows], lambda q: q.number)
     for q, sheet in rows:
         if sheet is None:
             state = "还没开始"
@@ -85,9 +86,10 @@ def _listing(ctx: Context) -> str:
             state = "已提交" + ("，可修改" if q.allow_changes else "")
         else:
             state = "没答完，可接着答"
-        lines.append(f"· 问卷 {q.number}：{q.title}（{len(q.questions)} 题，{state}，"
+        lines.append(f"· 问卷 {refs.label(q.number, q.org, q.number in clash)}：{q.title}（{len(q.questions)} 题，{state}，"
                      f"{format_local(q.closes_at, ctx.settings.tz)} 截止）")
-    lines.append(f"发送“问卷 编号”开始，例如：问卷 {rows[0][0].number}")
+    first = rows[0][0]
+    lines.append(f"发送“问卷 编号”开始，例如：问卷 {refs.label(first.number, first.org, first.number in clash)}")
     return "\n".join(lines)
 
 
@@ -155,19 +157,19 @@ def on_answer(ctx: Context, text: str, state: DialogState) -> str:
 def _find(ctx: Context, rest: str, usage: str) -> Questionnaire:
     ref = rest.split(" ")[0] if rest else ""
     if not ref:
-        raise InvalidInput(f"请写上问卷编号，例如：{usage}")
+        raise InvalidInput(refs.usage_example(ctx.db, Questionnaire, related_org_ids(ctx.db, ctx.person), usage))
     return questionnaires.ensure_final(ctx.db, questionnaires.find_questionnaire(ctx.db, ctx.person, ref), ctx.now)
 
 
 @router.keyword("问卷结果", "问卷汇总", roles=(Role.CONVENOR, Role.UPPER_OFFICE))
 def questionnaire_results(ctx: Context, rest: str) -> str:
     """问卷结果 编号：查看问卷汇总（召集人）"""
-    q = _find(ctx, rest, "问卷结果 2")
+    q = _find(ctx, rest, "问卷结果")
     return summary_text(summary_for(ctx.db, q, ctx.person))
 
 
 @router.keyword("结束问卷", roles=(Role.CONVENOR, Role.UPPER_OFFICE))
 def close_questionnaire(ctx: Context, rest: str) -> str:
     """结束问卷 编号：提前结束一份问卷（召集人）"""
-    q = questionnaires.close_questionnaire(ctx.db, _find(ctx, rest, "结束问卷 2"), ctx.person, ctx.now)
+    q = questionnaires.close_questionnaire(ctx.db, _find(ctx, rest, "结束问卷"), ctx.person, ctx.now)
     return f"问卷 {q.number} 已结束。发送“问卷结果 {q.number}”查看汇总。"

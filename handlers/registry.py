@@ -32,4 +32,9 @@ def holds_any_role(ctx: Context, roles: tuple[Role, ...]) -> bool:
     return not ctx.meeting_roles.isdisjoint(roles)
 
 
-router = Router(role_check=holds_any_role)
+def role_key(ctx: Context) -> tuple[frozenset[Role], frozenset[Role] | None]:
+    """Everything holds_any_role reads of a sender: routes they may use are the same for the same key."""
+    return held_roles(ctx), ctx.meeting_roles
+
+
+router = Router(role_check=holds_any_role, role_key=role_key)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from domain.errors import PermissionDenied
@@ -24,6 +25,7 @@ MENU_KEY_PREFIX = "KW_"  # a menu CLICK key "KW_我的议题" runs the keyword �
 LEAVE_KEY = "_leave"  # in a dialog's data: the keyword typed inside it, while we ask whether to leave
 LEAVE_YES = {"是", "是的", "离开", "对", "好", "好的", "要", "嗯"}
 LEAVE_NO = {"否", "不", "不是", "继续", "不离开", "不要", "接着填"}
+HELP_CACHE_SIZE = 512  # distinct role sets whose help list is kept (a deployment has a few dozen)
 # What a person is doing in each dialog, for "您正在填写议题。要离开吗？"
 DIALOG_LABELS = {"propose": "填写议题", "proxy": "选择代办的村民", "broadcast": "发布通知",
                  "questionnaire": "填写问卷", "poll_start": "发起投票"}
@@ -65,10 +67,15 @@ class Route:
     roles: tuple[Role, ...] = ()
     hidden: bool = False
 
-    @property
+    @cached_property
     def help(self) -> str:
         """The first line of the handler's docstring."""
         return (self.func.__doc__ or "").strip().splitlines()[0] if self.func.__doc__ else ""
+
+    @cached_property
+    def feature(self) -> str:
+        """The handler's feature module ("topics", "basic", …): the help's sections."""
+        return self.func.__module__.rsplit(".", 1)[-1]
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -92,11 +99,17 @@ class Router:
     menu_fallback: Handler | None = None  # a menu key no route knows (an old menu still on a phone)
     rewrite: Callable[[str], str] | None = None  # natural openings ("我想提议修桥") to keyword text
     step_answers: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # Everything role_check reads of a sender: help lists are built once per distinct value and reused.
+    role_key: Callable[[Context], Hashable] | None = None
+    _help_cache: dict[Hashable, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
+    _keywords: dict[str, Route] | None = field(default=None, repr=False)  # word -> first route naming it
 
     # ---- registration -------------------------------------------------------------------------
     def _add(self, kind: str, patterns: tuple[Any, ...], roles: tuple[Role, ...], hidden: bool) -> Callable:
         def decorator(func: Handler) -> Handler:
             self.routes.append(Route(kind, patterns, func, tuple(roles), hidden))
+            self._help_cache.clear()
+            self._keywords = None
             return func
 
         return decorator
@@ -212,7 +225,14 @@ class Router:
 
     def keyword_route(self, word: str) -> Route | None:
         """The keyword route one word names (hidden ones too), or None."""
-        return next((r for r in self.routes if r.kind == "keyword" and word in r.patterns), None)
+        if self._keywords is None:
+            index: dict[str, Route] = {}
+            for route in self.routes:
+                if route.kind == "keyword":
+                    for each in route.patterns:
+                        index.setdefault(each, route)
+            self._keywords = index
+        return self._keywords.get(word)
 
     def may_send(self, ctx: Context, text: str) -> bool:
         """Whether this sender may send this text now: its first word is a keyword of a route they may use."""
@@ -272,11 +292,23 @@ class Router:
         """The help line of every visible route this sender may use, in declared order."""
         return [line for _, line in self.help_entries(ctx)]
 
-    def help_entries(self, ctx: Context) -> list[tuple[str, str]]:
-        """(feature module, help line) of every visible route this sender may use, in declared order."""
+    def help_entries(self, ctx: Context) -> tuple[tuple[str, str], ...]:
+        """(feature module, help line) of every visible route this sender may use, in declared order.
+
+        The list depends only on what the role check reads (``role_key``), so it is built once per distinct
+        set of roles and then reused: a villager's 帮助 no longer walks every route.
+        """
         ctx.listing_help = True  # role checks may skip lookups too costly for a listing (meeting duties)
         try:
-            return [(r.func.__module__.rsplit(".", 1)[-1], r.help)
-                    for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r)]
+            key = self.role_key(ctx) if self.role_key is not None else None
+            cached = self._help_cache.get(key) if key is not None else None
+            if cached is not None:
+                return cached
+            entries = tuple((r.feature, r.help) for r in self.routes if not r.hidden and r.help and self.allowed(ctx, r))
+            if key is not None:
+                if len(self._help_cache) >= HELP_CACHE_SIZE:
+                    self._help_cache.clear()
+                self._help_cache[key] = entries
+            return entries
         finally:
             ctx.listing_help = False

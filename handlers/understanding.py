@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from domain.votes import polls, questionnaires
+from domain.votes import pending, polls, questionnaires
+from domain.votes.audience import related_org_ids
 from domain.votes.tally import PollPhase, phase
 from handlers.context import Context
 from handlers.registry import held_roles, router
@@ -39,13 +40,17 @@ def rewrite_opening(text: str) -> str:
 
 
 def _open_votes(ctx: Context) -> list[str]:
-    """投票 / 问卷 when one is open for this person now."""
+    """投票 / 问卷 when one is open for this person now (the exact checks only when one query finds a candidate)."""
+    person = ctx.person
+    # The organisations polls_for and open_for look into: home, then where roles are held (none held: home only).
+    org_ids = related_org_ids(ctx.db, person) if held_roles(ctx) else [person.home_org_id]
+    poll_maybe, sheet_maybe = pending.maybe_open(ctx.db, org_ids, ctx.now)
     found = []
-    if any(phase(poll, ctx.now) is PollPhase.OPEN and not voted
-           for poll, voted in polls.polls_for(ctx.db, ctx.person, ctx.now)):
+    if poll_maybe and any(phase(poll, ctx.now) is PollPhase.OPEN and not voted
+                          for poll, voted in polls.polls_for(ctx.db, person, ctx.now)):
         found.append("投票")
-    if any(sheet is None or sheet.submitted_at is None
-           for _, sheet in questionnaires.open_for(ctx.db, ctx.person, ctx.now)):
+    if sheet_maybe and any(sheet is None or sheet.submitted_at is None
+                           for _, sheet in questionnaires.open_for(ctx.db, person, ctx.now)):
         found.append("问卷")
     return found
 

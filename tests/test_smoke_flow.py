@@ -37,6 +37,7 @@ def test_help_long_list_becomes_sections_and_help_keyword_explains(bot, db):
     village = orgs.create_org(db, code="v1", name="东风村", kind=OrgKind.VILLAGE, parent_code="t1")
     boss = people.ensure_person(db, "u-boss")
     boss.home_org = village
+    people.ensure_person(db, "u-plain").home_org = village
     for role in (Role.CONVENOR, Role.PARTY_REVIEWER, Role.GRID_WORKER, Role.MEMBER):
         people.grant_role(db, boss, village, role)
     db.commit()
@@ -45,4 +46,4 @@ def test_help_long_list_becomes_sections_and_help_keyword_explains(bot, db):
     assert "提议 内容" in bot.send("u-boss", "帮助 提议")
     assert "没有“跳舞”这个用法" in bot.send("u-boss", "帮助 跳舞")
     plain = bot.send("u-plain", "帮助")
-    assert "· 提议 内容" in plain  # ordinary villagers see every line in full
+    assert "· 提议 内容" in plain  # ordinary (bound) villagers see every line in full

@@ -1,7 +1,10 @@
 """bench/webhook: our webhook under gunicorn vs a bare Flask echo and WeRoBot's echo, same settings.
 
 Usage: .venv/bin/python -m bench.webhook.run [--seconds 10] [--connections 32] [--workers 2] [--threads 4]
-       [--villages 20] [--only 提议 ...]
+       [--villages 20] [--repeat 3] [--only 提议 ...]
+
+With --repeat N every chosen scenario runs N times, in rounds (each round runs every scenario once, so drift
+in the machine's load touches all of them alike), and the median by throughput is printed and compared.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import ROOT, Gunicorn, WrkResult, drop_database, fresh_database, run_wrk, servers
-from bench.webhook.requests_gen import write_requests
+from bench.webhook.requests_gen import RECEIPT_MSGID_BASE, write_requests
 
 logger = logging.getLogger("bench.webhook")
 HERE = Path(__file__).parent
@@ -28,7 +32,9 @@ TOKEN, APP_ID = "benchtoken", "wxbench0000000001"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 FOLLOWERS = 1000
 SCENARIOS = ["flask echo", "werobot echo", "werobot echo aes", "帮助", "我的议题", "提议", "我的议题 aes", "提议 最长",
-             "提议 30KB"]
+             "提议 30KB", "没看懂", "帮助 通过", "菜单 我的议题", "模板回执"]
+UNKNOWN_TEXT = "今天晚上村里放电影吗"  # no route, no natural opening: the short 没看懂 with next steps
+RECEIPTS = 20_000  # template copies seeded with a wechat_msgid, one receipt request each (20 notices x 1,000)
 # The longest text the bot reads ([webhook] max_text_chars, 4,000 characters by default; WeChat documents no
 # limit for what a user types) and the 30 KB message of issue 12 (10,000 characters, refused unread).
 LONGEST = "提议 " + "修路" * 1995  # + the request's number and 号: 3,999 characters
@@ -61,6 +67,18 @@ def seed(db_url: str, villages: int = 20) -> None:
         conn.execute("INSERT INTO people (openid, real_name, home_org_id, subscribed, created_at) "
                      "SELECT 'bench-u' || g, '村民' || g, o.id, true, now() FROM generate_series(0, %s) g "
                      "JOIN organisations o ON o.code = 'bench-v' || (g %% %s + 1)", (FOLLOWERS - 1, villages))
+        # Template copies already sent, waiting for WeChat's receipt (TEMPLATESENDJOBFINISH): copy g went to
+        # follower g % 1,000 as notice g // 1,000 + 1, with wechat_msgid RECEIPT_MSGID_BASE + g.
+        conn.execute("INSERT INTO notices (org_id, seq, kind, audience, title, body, delivery_plan, created_at) "
+                     "SELECT o.id, n, 'general', 'followers', '压测通知' || n, '压测', 'direct', now() "
+                     "FROM generate_series(1, %s) n, organisations o WHERE o.code = 'bench-t'", (RECEIPTS // FOLLOWERS,))
+        conn.execute("INSERT INTO deliveries (notice_id, person_id, openid, status, channel, attempts, next_attempt_at, "
+                     "wechat_msgid, sent_at) "
+                     "SELECT nt.id, p.id, p.openid, 'sent', 'template', 1, now(), (%s + g)::text, now() "
+                     "FROM generate_series(0, %s) g JOIN people p ON p.openid = 'bench-u' || (g %% %s) "
+                     "JOIN notices nt ON nt.seq = g / %s + 1 AND nt.title LIKE '压测通知%%'",
+                     (RECEIPT_MSGID_BASE, RECEIPTS - 1, FOLLOWERS, FOLLOWERS))
+        conn.execute("ANALYZE")
 
 
 def write_config(path: Path, db_url: str, redis_url: str, aes: bool) -> Path:
@@ -87,6 +105,27 @@ def measure(name: str, app: str, env: dict[str, str], requests_file: Path, args:
         result = run_wrk(url, HERE / "post.lua", args.connections, args.seconds)
     print(f"  {name:<28} {result.line()}", flush=True)
     return result
+
+
+def median_results(runs: dict[str, list[WrkResult]]) -> dict[str, WrkResult]:
+    """Each scenario's median run by throughput (the lower middle one for an even count)."""
+    out = {}
+    for key, results in runs.items():
+        ordered = sorted(results, key=lambda r: r.rps)
+        out[key] = ordered[(len(ordered) - 1) // 2]
+    return out
+
+
+def print_medians(runs: dict[str, list[WrkResult]]) -> None:
+    """Every run's throughput and the medians, with ratios to the Flask echo's median (when it ran)."""
+    medians = median_results(runs)
+    echo = medians.get("flask echo")
+    print("\nmedians (req/s of each run in brackets):")
+    for key, result in medians.items():
+        ratio = f"{result.rps / echo.rps:6.3f}x flask echo" if echo is not None else ""
+        every = ", ".join(f"{r.rps:.0f}" for r in runs[key])
+        print(f"  {key:<14} {result.rps:7.0f} req/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+              f"{ratio}  [{every}]  (median of {len(runs[key])}; stdev {statistics.pstdev(r.rps for r in runs[key]):.0f})")
 
 
 def print_ratios(results: dict[str, WrkResult]) -> None:
@@ -117,6 +156,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60000, help="pre-signed requests per scenario")
     parser.add_argument("--villages", type=int, default=20,
                         help="villages the followers are spread over (a county's township; 1 = all in one)")
+    parser.add_argument("--repeat", type=int, default=1, help="run every scenario this many times (medians)")
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, default=SCENARIOS, metavar="SCENARIO",
                         help=f"run only these scenarios: {', '.join(SCENARIOS)}")
     args = parser.parse_args()
@@ -130,12 +170,13 @@ def main() -> None:
         seed(db_url, args.villages)
         msgid = int(time.time()) * 1000
 
-        def reqs(label: str, content: str, unique: bool = False, aes: bool = False, count: int = 0) -> Path:
+        def reqs(label: str, content: str, unique: bool = False, aes: bool = False, count: int = 0,
+                 kind: str = "text") -> Path:
             nonlocal msgid
             msgid += args.requests
             return write_requests(tmp / f"{label}.txt", count=count or args.requests, token=TOKEN, timestamp=int(time.time()),
                                   followers=FOLLOWERS, content=content, unique_content=unique, msgid_base=msgid,
-                                  aes_key=AES_KEY if aes else "", app_id=APP_ID)
+                                  aes_key=AES_KEY if aes else "", app_id=APP_ID, kind=kind)
 
         env = {"BENCH_TOKEN": TOKEN}
         aes_env = {**env, "BENCH_AES_KEY": AES_KEY, "BENCH_APP_ID": APP_ID}
@@ -158,8 +199,24 @@ def main() -> None:
                                      reqs("longest", LONGEST, True, count=min(args.requests, LONG_REQUESTS)), args),
             "提议 30KB": lambda: measure("ours: 提议 + 10,000 chars", app, plain,
                                      reqs("30kb", LONG_30KB, True, count=min(args.requests, LONG_REQUESTS)), args),
+            "没看懂": lambda: measure("ours: unknown text (没看懂)", app, plain, reqs("unknown", UNKNOWN_TEXT), args),
+            "帮助 通过": lambda: measure("ours: 帮助 通过", app, plain, reqs("help-about", "帮助 通过"), args),
+            "菜单 我的议题": lambda: measure("ours: menu CLICK KW_我的议题", app, plain,
+                                       reqs("click", "KW_我的议题", kind="click"), args),
+            "模板回执": lambda: measure("ours: TEMPLATESENDJOBFINISH", app, plain,
+                                    reqs("receipt", "success", count=min(args.requests, RECEIPTS), kind="receipt"),
+                                    args),
         }
-        results = {key: plan[key]() for key in SCENARIOS if key in args.only}
+        chosen = [key for key in SCENARIOS if key in args.only]
+        runs: dict[str, list[WrkResult]] = {key: [] for key in chosen}
+        for round_ in range(args.repeat):
+            if args.repeat > 1:
+                print(f"round {round_ + 1} of {args.repeat}", flush=True)
+            for key in chosen:
+                runs[key].append(plan[key]())
+        results = median_results(runs)
+        if args.repeat > 1:
+            print_medians(runs)
         print_ratios(results)
     finally:
         drop_database(db_url)

@@ -12,6 +12,7 @@ from bot.demo import seed_demo
 from domain.orgs import council, membership, people
 from domain.orgs import tree as orgs
 from domain.records import overview
+from domain.records import platforms as record_platforms
 from models import Organisation, OrgKind, Person, PlatformKind, Role
 from models.base import utcnow
 
@@ -29,17 +30,26 @@ def org() -> None:
 @click.option("--name", required=True, help="Chinese name, e.g. 东风村")
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
 @click.option("--parent", "parent_code", default=None, help="Code of the parent organisation")
-@click.option("--platform", type=click.Choice([p.value for p in PlatformKind]), default=PlatformKind.ROOM.value)
+@click.option("--platform", default=None,
+              type=click.Choice([p.value for p in PlatformKind] + list(record_platforms.KIND_LABELS.values())),
+              help="Also record its first platform (as `org platform add`), e.g. room or 协商议事室")
 @pass_state
-def org_add(state: CliState, code: str, name: str, kind: str, parent_code: str | None, platform: str) -> None:
-    """Add an organisation."""
+def org_add(state: CliState, code: str, name: str, kind: str, parent_code: str | None, platform: str | None) -> None:
+    """Add an organisation (with --platform: and its first platform)."""
 
-    def action(session: Any) -> Organisation:
-        return orgs.create_org(session, code=code, name=name, kind=kind, parent_code=parent_code,
-                               platform_kind=platform)
+    def action(session: Any) -> tuple[Organisation, str]:
+        platform_kind = record_platforms.parse_kind(platform) if platform else PlatformKind.ROOM
+        made = orgs.create_org(session, code=code, name=name, kind=kind, parent_code=parent_code,
+                               platform_kind=platform_kind)
+        if not platform:
+            return made, ""
+        room = record_platforms.add_platform(session, made, platform_kind)
+        return made, f"已登记平台 {room.number}：{room.name}（{record_platforms.KIND_LABELS[room.kind]}）。"
 
-    created = run_action(state, action)
+    created, room_line = run_action(state, action)
     click.echo(f"已添加 {created.code} {created.name}，邀请码 {created.invite_code}")
+    if room_line:
+        click.echo(room_line)
 
 
 @org.command("list")

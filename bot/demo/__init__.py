@@ -110,6 +110,7 @@ def _contents(session: Any) -> str:
     total = sum(count for _, count in states)
     items = content.open_items(session, utcnow())
     parts = [f"议题 {total} 个（{len(states)} 种状态，召集人发“议题清单”看）"]
-    parts += [f"{label} {number}" for label, number in (("投票", items.poll), ("问卷", items.questionnaire),
-                                                        ("通知", items.notice)) if number is not None]
+    parts += [f"{what}（发“{label} {number}”）" for what, label, number in (
+        ("进行中的投票", "投票", items.poll), ("已结束的投票", "结果", items.closed_poll),
+        ("问卷", "问卷", items.questionnaire), ("通知", "通知", items.notice)) if number is not None]
     return "东风村现有：" + "、".join(parts) + "。"

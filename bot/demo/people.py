@@ -26,6 +26,9 @@ DEMO_TREE = [
 VILLAGES = ("demo-v1", "demo-v2")
 DEMO_MEMBERS_PER_VILLAGE = 12
 DEMO_FOLLOWERS_PER_VILLAGE = 20
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+GIVEN_NAMES = ("秀英", "建国", "桂兰", "志强", "玉梅", "德福", "春花", "国平", "淑芬", "长山", "红梅", "永刚",
+               "凤英", "金生", "翠兰", "有才")
 PUBLIC_SERVANT_MEMBERS = 2  # members 1 and 2 are public servants (R-ORG-4 allows up to a third)
 
 
@@ -78,6 +81,12 @@ def follower_openid(village_index: int, n: int) -> str:
     return f"demo-follower-{village_index}-{n}"
 
 
+def demo_name(village_index: int, n: int) -> str:
+    """A made-up villager's name, different for every demo person (a "东风村村民2" masked reads "东***")."""
+    k = (village_index - 1) * (DEMO_MEMBERS_PER_VILLAGE + DEMO_FOLLOWERS_PER_VILLAGE) + n - 1
+    return SURNAMES[(k // len(GIVEN_NAMES) + k) % len(SURNAMES)] + GIVEN_NAMES[k % len(GIVEN_NAMES)]
+
+
 def demo_exists(session: Session) -> bool:
     """Whether the demo township was created."""
     return session.scalar(select(Organisation.id).where(Organisation.code == "demo-town")) is not None
@@ -91,10 +100,10 @@ def create_demo(session: Session) -> None:
         village = orgs.get_org(session, code)
         with click.progressbar(range(1, DEMO_MEMBERS_PER_VILLAGE + 1), label=f"{village.name} 成员") as bar:
             for n in bar:
-                member = _person(session, member_openid(index, n), f"{village.name}成员{n}", village)
+                member = _person(session, member_openid(index, n), demo_name(index, n), village)
                 people.grant_role(session, member, village, Role.MEMBER, public_servant=n <= PUBLIC_SERVANT_MEMBERS)
         for n in range(1, DEMO_FOLLOWERS_PER_VILLAGE + 1):
-            _person(session, follower_openid(index, n), f"{village.name}村民{n}", village)
+            _person(session, follower_openid(index, n), demo_name(index, DEMO_MEMBERS_PER_VILLAGE + n), village)
 
 
 def ensure_role_holders(session: Session) -> None:

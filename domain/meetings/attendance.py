@@ -236,7 +236,7 @@ def chair_meeting(db: Session, person: Person, now: datetime, code: str = "", *,
     candidates = db.scalars(select(Meeting).where(mine, (Meeting.status == MeetingStatus.OPEN) | (
         Meeting.status.in_(statuses) & Meeting.starts_at.between(*window)))).all()
     if not candidates:
-        raise NotFound("您今天没有要主持的会议。也可以写上会议码，例如：到会 K7M2QX。")
+        raise NotFound("您今天没有要主持的会议。要主持别的会议，请在关键词后面写上会议码（会议通知里有）。")
     running = [m for m in candidates if m.status is MeetingStatus.OPEN]
     if len(running) > 1:
         codes = "、".join(m.checkin_code or str(m.id) for m in running)

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.notices.texts import fmt_time, notice_ref, shorten
-from models import Delivery, DeliveryStatus, Notice, Organisation
+from models import Delivery, DeliveryStatus, Notice, NoticeKind, Organisation, Person, Role, RoleGrant
 
 REASONS_SHOWN = 5
+RECENT_SHOWN = 3  # other notices offered after the newest one's report (送达 without a number)
 
 
 @dataclass
@@ -74,8 +75,20 @@ def report_text(notice: Notice, org: Organisation, report: DeliveryReport, tz: t
         lines.append("发送方式：" + "，".join(f"{CHANNEL_LABELS.get(c, c)} {n}" for c, n in report.channels.items()))
     if report.reasons:
         lines.append("原因：" + "；".join(f"{r} {n}人" for r, n in report.reasons[:REASONS_SHOWN]))
+    if report.channels.get("custom") and report.confirmed < report.sent:
+        lines.append("（微信只对模板消息回送达确认；客服消息发出就算送到。）")
     if notice.mass_status:
         lines.append(f"群发：{notice.mass_status}")
     if report.waiting:
         lines.append("还有人在排队发送，过几分钟再发“送达 编号”看看。")
     return "\n".join(lines)
+
+
+def latest_broadcasts(db: Session, person: Person, limit: int = RECENT_SHOWN + 1) -> list[tuple[Notice, Organisation]]:
+    """The newest notices (通知) of the organisations the person convenes, newest first."""
+    convened = select(RoleGrant.org_id).where(RoleGrant.person_id == person.id, RoleGrant.role == Role.CONVENOR,
+                                              RoleGrant.revoked_at.is_(None))
+    rows = db.execute(select(Notice, Organisation).join(Organisation, Organisation.id == Notice.org_id)
+                      .where(Notice.org_id.in_(convened), Notice.kind == NoticeKind.GENERAL)
+                      .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit))
+    return [(notice, org) for notice, org in rows]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.notices.delivery import ERROR_REASONS, Attempt
 from models import Delivery, DeliveryStatus, Person
+from models.db import WROTE
 
 if TYPE_CHECKING:
     from domain.settings import Settings
@@ -102,16 +103,29 @@ def switch_channel(db: Session, attempt: Attempt, *, worker: str, channel: str) 
                    attempt.notice_id) if done else None
 
 
-def record_job_finish(db: Session, *, msgid: str, openid: str, status: str) -> Delivery | None:
-    """TEMPLATESENDJOBFINISH: WeChat's final word on a template message ("success" or "failed…")."""
-    row = db.scalar(select(Delivery).where(Delivery.wechat_msgid == str(msgid), Delivery.openid == openid))
-    if row is None:
-        return None
-    row.final_status = (status or "")[:64]
-    if status and status.strip().lower() != "success" and row.status is DeliveryStatus.SENT:
-        row.status = DeliveryStatus.FAILED
-        row.last_error = "用户拒收" if "block" in status.lower() else f"微信回执：{status[:40]}"
-    return row
+# One indexed UPDATE per receipt (every template push brings one back): a copy still SENT that WeChat could not
+# deliver becomes FAILED with the reason; the CASEs read the row as it was before the UPDATE.
+_JOB_FINISH = text("""
+    UPDATE deliveries SET final_status = :final,
+           status = CASE WHEN :failed AND status = 'sent' THEN 'failed' ELSE status END,
+           last_error = CASE WHEN :failed AND status = 'sent' THEN :error ELSE last_error END
+    WHERE wechat_msgid = :msgid AND openid = :openid AND wechat_msgid IS NOT NULL
+    RETURNING id
+""")
+
+
+def record_job_finish(db: Session, *, msgid: str, openid: str, status: str) -> int | None:
+    """TEMPLATESENDJOBFINISH: WeChat's final word on a template message ("success" or "failed…"); the copy's id."""
+    failed = bool(status) and status.strip().lower() != "success"
+    error = ("用户拒收" if "block" in status.lower() else f"微信回执：{status[:40]}") if failed else None
+    db.flush()
+    conn = db.connection()
+    wrote = conn.info.get(WROTE, False)
+    found = db.scalar(_JOB_FINISH, {"final": (status or "")[:64], "failed": failed, "error": error,
+                                    "msgid": str(msgid), "openid": openid})
+    if found is None:
+        conn.info[WROTE] = wrote  # it matched no copy and changed nothing: the webhook keeps no row for it either
+    return found
 
 
 def outstanding(db: Session, now: datetime) -> tuple[int, datetime | None]:

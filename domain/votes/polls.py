@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from domain.notices.outbox import create_notice
-from domain.orgs.tree import get_org
 from domain.topics import audit
 from domain.topics.operations import record_result
-from domain.votes import ballot_box, questionnaires
+from domain.votes import ballot_box, questionnaires, refs
 from domain.votes.answers import format_local
 from domain.votes.audience import (
     audience_label,
@@ -76,28 +75,25 @@ def get_poll(db: Session, org: Organisation, number: int) -> Poll:
 
 def parse_ref(ref: str) -> tuple[str | None, int]:
     """'5' → (None, 5); 'demo-v1-5' → ('demo-v1', 5): a poll number, optionally after an organisation code."""
-    code, _, tail = ref.strip().rpartition("-")
-    if not tail.isascii() or not tail.isdigit() or not 0 < int(tail) <= MAX_NUMBER:
-        raise InvalidInput(f"“{ref}”不是投票编号。编号是数字，例如：投票 3")
-    return (code or None), int(tail)
+    parsed = refs.parse(ref, "投票")
+    return parsed.org_code, parsed.number
 
 
 def find_poll(db: Session, person: Person, ref: str) -> Poll:
-    """The poll a person means by a number: in their home organisation first, then where they hold roles."""
-    code, number = parse_ref(ref)
-    if code:
-        poll = get_poll(db, get_org(db, code), number)
-        if not may_view(db, person, poll.org):
-            raise PermissionDenied(f"投票 {ref} 是{poll.org.name}的，您不能查看或参加。")
-        return poll
-    org_ids = related_org_ids(db, person)
+    """The poll a person means by a number (3, 3号, 东风村3, demo-v1-3): home organisation first, then roles."""
+    parsed = refs.parse(ref, "投票")
+    number = parsed.number
+    org_ids = refs.named_orgs(db, parsed, related_org_ids(db, person), "投票")
     found = [p for p in db.scalars(select(Poll).where(Poll.org_id.in_(org_ids), Poll.number == number))]
+    if parsed.org_code or parsed.org_name:
+        if found and not may_view(db, person, found[0].org):
+            raise PermissionDenied(f"投票 {refs.label(number, found[0].org, True)} 是{found[0].org.name}的，"
+                                   "您不能查看或参加。")
     found.sort(key=lambda p: org_ids.index(p.org_id))
     if not found:
         raise NotFound(f"没有找到投票 {number}。发送“投票”查看正在进行的投票。")
     if len(found) > 1:
-        choices = "；".join(f"{p.org.name}的请发“投票 {p.org.code}-{number}”" for p in found)
-        raise InvalidInput(f"有 {len(found)} 个投票 {number}：{choices}")
+        raise refs.ambiguous("投票", number, [p.org for p in found])
     return found[0]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.notices.outbox import push_to
-from domain.orgs.tree import get_org
+from domain.votes import refs
 from domain.votes.answers import parse_choices, parse_rating, parse_text
 from domain.votes.audience import (
     audience_label,
@@ -70,25 +70,20 @@ def respondents_query(q: Questionnaire) -> Select[tuple[int]]:
 
 
 def find_questionnaire(db: Session, person: Person, ref: str) -> Questionnaire:
-    """The questionnaire a person means by '2' (home organisation first) or 'demo-v1-2'."""
-    code, _, tail = ref.strip().rpartition("-")
-    if not tail.isascii() or not tail.isdigit() or not 0 < int(tail) <= MAX_NUMBER:
-        raise InvalidInput(f"“{ref}”不是问卷编号。编号是数字，例如：问卷 2")
-    if code:
-        org = get_org(db, code)
-        q = db.scalar(select(Questionnaire).where(Questionnaire.org_id == org.id, Questionnaire.number == int(tail)))
-        if q is None or not may_view(db, person, org):
-            raise NotFound(f"没有找到问卷 {ref}。")
-        return q
-    org_ids = related_org_ids(db, person)
+    """The questionnaire a person means by '2' (home organisation first), '东风村2' or 'demo-v1-2'."""
+    parsed = refs.parse(ref, "问卷")
+    number = parsed.number
+    org_ids = refs.named_orgs(db, parsed, related_org_ids(db, person), "问卷")
     found = list(db.scalars(select(Questionnaire).where(Questionnaire.org_id.in_(org_ids),
-                                                        Questionnaire.number == int(tail))))
-    found.sort(key=lambda q: org_ids.index(q.org_id))
+                                                        Questionnaire.number == number)))
+    if parsed.org_code or parsed.org_name:
+        found = [q for q in found if may_view(db, person, q.org)]
+    found.sort(key=lambda q: org_ids.index(q.org_id) if q.org_id in org_ids else len(org_ids))
     if not found:
-        raise NotFound(f"没有找到问卷 {tail}。发送“问卷”查看可以填写的问卷。")
+        shown = ref.strip() if parsed.org_code or parsed.org_name else number
+        raise NotFound(f"没有找到问卷 {shown}。发送“问卷”查看可以填写的问卷。")
     if len(found) > 1:
-        names = "；".join(f"{q.org.name}的请发“问卷 {q.org.code}-{tail}”" for q in found)
-        raise InvalidInput(f"有 {len(found)} 份问卷 {tail}：{names}")
+        raise refs.ambiguous("问卷", number, [q.org for q in found])
     return found[0]
 
 

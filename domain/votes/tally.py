@@ -133,8 +133,8 @@ def results_text(poll: Poll, tally: Tally, now: datetime, tz: tzinfo | None) -> 
         if poll.outcome is not None:
             lines.append(f"表决结果：{OUTCOME_LABELS[poll.outcome]}。{poll.outcome_note or ''}".rstrip())
         if poll.tally_hash:
+            lines.append(f"发送“核验 {poll.number} 您的回执”可核对您的票有没有被如实计入。")
             lines.append(f"计票指纹：{poll.tally_hash}")
-            lines.append(f"发送“核验 {poll.number} 回执”可核对您的票。")
     elif tz is not None:
         lines.append(f"{format_local(poll.closes_at, tz)} 截止，结果以截止时为准。")
     return "\n".join(lines)
