@@ -10,7 +10,7 @@ from domain.meetings import attendance
 from domain.orgs import names, people
 from handlers.context import Context
 from handlers.meetings import check_in_reply
-from handlers.normalize import strip_trailing
+from handlers.normalize import quoted, strip_trailing
 from handlers.registry import held_roles, router
 from handlers.understanding import not_understood, rewrite_opening
 
@@ -73,7 +73,7 @@ def keyword_help(ctx: Context, about: str) -> str:
     route = router.keyword_route(about)
     if route is None:
         hits = [line for _, line in router.help_entries(ctx) if line.startswith(about)]
-        return "\n".join(f"· {line}" for line in hits) if hits else f"没有“{about}”这个用法。发送“帮助”查看全部。"
+        return "\n".join(f"· {line}" for line in hits) if hits else f"没有“{quoted(about)}”这个用法。发送“帮助”查看全部。"
     lines = [f"· {route.help or about}"]
     others = [w for w in route.words if w != about and w.isalnum() and not w.isascii()]
     if others:

@@ -43,6 +43,14 @@ def original_tail(raw: str, rest: str) -> str | None:
     return tail if normalise(tail) == rest else None
 
 
+QUOTE_CHARS = 20  # a reply quotes at most this much of what was typed ("没有找到“…”"), never a whole long text
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """What a reply quotes of a typed text: the text, or its start and "…" when it is longer than ``limit``."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def strip_trailing(text: str) -> str:
     """Drop sentence-final punctuation ("帮助。" → "帮助"; "?" alone stays: it is a keyword)."""
     return text.rstrip(_TRAILING + " ") or text

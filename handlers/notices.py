@@ -133,7 +133,7 @@ def on_template_finished(ctx: Context) -> None:
     row = delivery_results.record_job_finish(ctx.db, msgid=str(message.id), openid=ctx.openid,
                                      status=str(getattr(message, "status", "") or ""))
     if row is None:
-        logger.info("TEMPLATESENDJOBFINISH for an unknown msgid")
+        logger.info("TEMPLATESENDJOBFINISH for an unknown msgid or one already recorded")
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.orgs import proxy
 from handlers.context import Context
 from handlers.dialogs import DialogState, clear_state, set_state
-from handlers.normalize import chinese_number, strip_trailing
+from handlers.normalize import chinese_number, quoted, strip_trailing
 from handlers.registry import holds_any_role, router
 from models import Person, Role
 
@@ -55,7 +55,7 @@ def start_proxy(ctx: Context, rest: str) -> str:
         return USAGE
     found = proxy.find_villagers(ctx.db, ctx.person, rest)
     if not found:
-        return f"本村名册里没有找到“{rest}”。请核对姓名，或用手机号后 4 位试试；名册由村里统一登记。"
+        return f"本村名册里没有找到“{quoted(rest)}”。请核对姓名，或用手机号后 4 位试试；名册由村里统一登记。"
     if len(found) > proxy.MAX_CHOICES:
         return "找到的人太多了，请写全名，或用手机号后 4 位。"
     found = [p for p in found if p.needs_help_at is not None]

@@ -12,7 +12,7 @@ from typing import Any
 from domain.errors import PermissionDenied
 from handlers.context import Context
 from handlers.dialogs import CANCEL_WORDS, DialogState, clear_state, get_state, set_state, user_lock
-from handlers.normalize import strip_trailing
+from handlers.normalize import quoted, strip_trailing
 from models import Role
 
 logger = logging.getLogger(__name__)
@@ -189,11 +189,11 @@ class Router:
                 set_state(ctx, DialogState(state.name, state.step, kept))
                 return f"好的，接着{doing}。请回答上面的问题（回复“取消”可以退出）。"
             if not self.is_keyword_text(ctx.text):
-                return f"请回复“是”离开（去办“{leaving}”），或回复“否”接着{doing}。"
+                return f"请回复“是”离开（去办“{quoted(str(leaving))}”），或回复“否”接着{doing}。"
         elif not self.is_keyword_text(ctx.text, self.step_answers.get((state.name, state.step), frozenset())):
             return handler(ctx, ctx.text, state)
         set_state(ctx, DialogState(state.name, state.step, {**state.data, LEAVE_KEY: ctx.text}))
-        return f"您正在{doing}。要离开去办“{bare}”吗？\n回复“是”离开，回复“否”接着{doing}。"
+        return f"您正在{doing}。要离开去办“{quoted(bare)}”吗？\n回复“是”离开，回复“否”接着{doing}。"
 
     def is_keyword_text(self, text: str, answers: frozenset[str] = frozenset()) -> bool:
         """Whether text is a listed keyword (alone or followed by a space) a dialog step should not take as an answer."""
@@ -283,7 +283,7 @@ class Router:
 
     def _call(self, ctx: Context, route: Route, *args: Any, typed: str = "") -> Reply:
         if not self.allowed(ctx, route):
-            example = strip_trailing(typed) if route.kind == "keyword" and typed else ""
+            example = quoted(strip_trailing(typed)) if route.kind == "keyword" and typed else ""
             sent = f"发送“{example}”" if example else "做这件事"
             raise PermissionDenied(f"您没有这项权限：需要{route.who}{sent}。")
         return route.func(ctx, *args)

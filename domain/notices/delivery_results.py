@@ -104,12 +104,13 @@ def switch_channel(db: Session, attempt: Attempt, *, worker: str, channel: str) 
 
 
 # One indexed UPDATE per receipt (every template push brings one back): a copy still SENT that WeChat could not
-# deliver becomes FAILED with the reason; the CASEs read the row as it was before the UPDATE.
+# deliver becomes FAILED with the reason; the CASEs read the row as it was before the UPDATE. The first receipt is
+# WeChat's word: a replayed or contradicting one (final_status already set) changes nothing.
 _JOB_FINISH = text("""
     UPDATE deliveries SET final_status = :final,
            status = CASE WHEN :failed AND status = 'sent' THEN 'failed' ELSE status END,
            last_error = CASE WHEN :failed AND status = 'sent' THEN :error ELSE last_error END
-    WHERE wechat_msgid = :msgid AND openid = :openid AND wechat_msgid IS NOT NULL
+    WHERE wechat_msgid = :msgid AND openid = :openid AND wechat_msgid IS NOT NULL AND final_status IS NULL
     RETURNING id
 """)
 

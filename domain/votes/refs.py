@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from domain.errors import InvalidInput, NotFound
 from models import Organisation
 
+QUOTE_CHARS = 20  # the refusal quotes at most this much of what was typed
 MAX_NUMBER = 1_000_000  # larger 'numbers' are typing slips (and overflow the column)
 CODE_RE = re.compile(r"^(?P<code>[A-Za-z0-9][A-Za-z0-9-]{0,39}?)[-/](?P<num>\d{1,7})$")
 NAMED_RE = re.compile(r"^(?P<name>[^\x00-\x7f]{2,30}?)[-/的]?第?(?P<num>\d{1,7})[号个]?$")
@@ -41,7 +42,8 @@ def parse(text: str, noun: str) -> NumberRef:
     """Read what a person typed after 投票/问卷 as a number, with an organisation name or code if given."""
     cleaned = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！?？")
     cleaned = cleaned.removeprefix(noun)
-    bad = InvalidInput(f"“{text.strip()}”不是{noun}编号。编号是数字，例如：{noun} 3")
+    typed = text.strip() if len(text.strip()) <= QUOTE_CHARS else text.strip()[:QUOTE_CHARS] + "…"
+    bad = InvalidInput(f"“{typed}”不是{noun}编号。编号是数字，例如：{noun} 3")
     for pattern in (PLAIN_RE, CODE_RE, NAMED_RE):
         match = pattern.match(cleaned)
         if match is None:
