@@ -7,7 +7,7 @@ from typing import Any
 from wechatpy.replies import ImageReply as WxImageReply
 from wechatpy.replies import TextReply
 
-from handlers.router import ImageReply, PrivateText
+from handlers.route import ImageReply, PrivateText
 
 TRUNCATED = "\n……（内容太长，请分几次查看）"
 # What a retry of a private reply gets, and what the database keeps of it: a ballot's receipt or choice

@@ -25,7 +25,7 @@ from domain.votes.tally import PollPhase, chart_media_id, count_votes, option_li
 from handlers.context import Context
 from handlers.proxy import acting_villager
 from handlers.registry import router
-from handlers.router import ImageReply, PrivateText
+from handlers.route import ImageReply, PrivateText
 from models import Meeting, NoticeKind, Poll, PollKind, Role
 
 logger = logging.getLogger(__name__)

@@ -6,19 +6,17 @@ import logging
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from domain.errors import PermissionDenied
 from handlers.context import Context
 from handlers.dialogs import CANCEL_WORDS, DialogState, clear_state, get_state, set_state, user_lock
 from handlers.normalize import quoted, strip_trailing
+from handlers.route import Handler, Reply, Route
 from models import Role
 
 logger = logging.getLogger(__name__)
 
-Reply = Any  # str | ImageReply | None
-Handler = Callable[..., Reply]
 StepHandler = Callable[[Context, str, DialogState], Reply]
 
 MENU_KEY_PREFIX = "KW_"  # a menu CLICK key "KW_我的议题" runs the keyword 我的议题 (bot/menu.py builds them)
@@ -31,61 +29,10 @@ DIALOG_LABELS = {"propose": "填写议题", "proxy": "选择代办的村民", "b
                  "questionnaire": "填写问卷", "poll_start": "发起投票"}
 
 
-def roles_label(roles: tuple[Role, ...]) -> str:
-    """Who holds one of these roles, in words: "党组织审核人或政协专委会" ('' for everyone)."""
-    labels = list(dict.fromkeys(role.label for role in roles))
-    if len(labels) <= 1:
-        return "".join(labels)
-    return "、".join(labels[:-1]) + "或" + labels[-1]
-
-
 def _raw(message: Any, name: str) -> str:
     """A field of the message's XML as wechatpy read it ('' when missing)."""
     value = (getattr(message, "_data", None) or {}).get(name)
     return value if isinstance(value, str) else ""
-
-
-class PrivateText(str):
-    """A reply only its recipient may keep (a receipt in an anonymous poll): cached for WeChat's
-    retries, never stored in the database next to the openid."""
-
-
-@dataclass(frozen=True)
-class ImageReply:
-    """Reply with an image already uploaded to WeChat."""
-
-    media_id: str
-
-
-@dataclass
-class Route:
-    """One way a message can match a handler."""
-
-    kind: str  # keyword | regex | event | menu | msgtype
-    patterns: tuple[Any, ...]
-    func: Handler
-    roles: tuple[Role, ...] = ()
-    hidden: bool = False
-
-    @cached_property
-    def help(self) -> str:
-        """The first line of the handler's docstring."""
-        return (self.func.__doc__ or "").strip().splitlines()[0] if self.func.__doc__ else ""
-
-    @cached_property
-    def feature(self) -> str:
-        """The handler's feature module ("topics", "basic", …): the help's sections."""
-        return self.func.__module__.rsplit(".", 1)[-1]
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        """The keywords of a keyword route (none for other kinds)."""
-        return tuple(self.patterns) if self.kind == "keyword" else ()
-
-    @property
-    def who(self) -> str:
-        """Who may use the route, in words ("所有人" when it needs no role)."""
-        return roles_label(self.roles) or "所有人"
 
 
 @dataclass

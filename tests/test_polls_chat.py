@@ -12,7 +12,7 @@ from domain.votes import polls
 from handlers import load_routes, router
 from handlers.context import Context
 from handlers.normalize import normalise
-from handlers.router import ImageReply
+from handlers.route import ImageReply
 from models import Delivery, Notice, Poll, Role
 from tests.test_polls_support import TZ, person, poll, villagers, villages
 
