@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from domain.votes.answers import cn_number
+
 _SPACES = re.compile(r"\s+")
 _TRAILING = "。.!！?？~～"  # speech recognition ends a sentence with "。", "！" or "？"
 # Chinese punctuation NFKC leaves alone but people type in place of ASCII.
@@ -56,19 +58,6 @@ def strip_trailing(text: str) -> str:
     return text.rstrip(_TRAILING + " ") or text
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
 def chinese_number(text: str) -> int | None:
     """Read a small number written in Chinese (一 … 九十九) or digits; None if it is not one."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
-        return None
-    if "十" not in text:
-        return _CN_DIGITS[text] if len(text) == 1 else None
-    tens, _, ones = text.partition("十")
-    if len(tens) > 1 or len(ones) > 1:
-        return None
-    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+    return cn_number(text)
